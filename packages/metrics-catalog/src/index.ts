@@ -1,0 +1,4 @@
+export * from './buckets';
+export * from './catalog';
+export * from './labelCap';
+export * from './createMetrics';

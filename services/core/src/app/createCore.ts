@@ -1,0 +1,134 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { CoreConfig } from '../config';
+import { createHttpApp } from '../http/app';
+import type { HttpContext } from '../http/context';
+import { CoreMetrics } from '../metrics/coreMetrics';
+import { EntitySnapshotsProjection } from '../projections/entitySnapshots';
+import { EventCountersProjection } from '../projections/eventCounters';
+import { ProjectionManager } from '../projections/projectionManager';
+import { EventStore } from '../storage/eventStore';
+import type { FileSystem } from '../storage/fs/fileSystem';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+export const CORE_VERSION: string = (require('../../package.json') as { version: string }).version;
+
+export interface CoreInstance {
+  config: CoreConfig;
+  store: EventStore;
+  metrics: CoreMetrics;
+  server: http.Server;
+  /** The bound port (useful with PORT=0). */
+  port: number;
+  /** Stop accepting, finish in-flight requests and writes, flush, close. */
+  close(): Promise<void>;
+}
+
+export interface CreateCoreOptions {
+  logger: Logger;
+  fs?: FileSystem;
+}
+
+/** Composition root: builds the store, metrics, projections and HTTP server, and starts listening. */
+export async function startCore(config: CoreConfig, options: CreateCoreOptions): Promise<CoreInstance> {
+  const { logger } = options;
+  let stats: (() => ReturnType<EventStore['stats']>) | undefined;
+  const metrics = new CoreMetrics(
+    {
+      enabled: config.metricsEnabled,
+      version: CORE_VERSION,
+      eventTypeLabelLimit: config.eventTypeLabelLimit,
+      labelValueLimit: config.labelValueLimit,
+    },
+    () => stats!(),
+  );
+  const store = await EventStore.open({
+    dataDir: config.dataDir,
+    syncMode: config.syncMode,
+    walMaxFileBytes: config.walMaxFileBytes,
+    pendingMaxBytes: config.walPendingMaxBytes,
+    flushMaxEvents: config.flushMaxEvents,
+    flushMaxBytes: config.flushMaxBytes,
+    flushMaxAgeMs: config.flushMaxAgeMs,
+    bufferMaxBytes: config.bufferMaxBytes,
+    rowGroupSize: config.rowGroupSize,
+    segmentCacheBytes: config.segmentCacheBytes,
+    maxOpenSegments: config.maxOpenSegments,
+    observer: metrics.storeObserver(),
+    logger: logger.child({ component: 'store' }),
+    ...(options.fs ? { fs: options.fs } : {}),
+  });
+  stats = () => store.stats();
+
+  const processed = metrics.m.counter('allsource_projection_events_processed');
+  const errors = metrics.m.counter('allsource_projection_errors_total');
+  const duration = metrics.m.histogram('allsource_projection_processing_duration_seconds');
+  const projections = new ProjectionManager({
+    onProcessed: (name, events, seconds) => {
+      const label = { projection_name: metrics.projectionNames.value(name) };
+      processed.inc(label, events);
+      duration.observe(label, seconds);
+    },
+    onError: (name, err) => {
+      errors.inc({ projection_name: metrics.projectionNames.value(name) });
+      logger.warn({ projection: name, err }, 'projection failed on an event');
+    },
+  });
+  const entitySnapshots = new EntitySnapshotsProjection(store, config.entitySnapshotCacheEntries);
+  projections.register(entitySnapshots);
+  projections.register(new EventCountersProjection());
+  let ingested = 0;
+  store.onCommit((events) => {
+    ingested += events.length;
+    projections.process(events);
+  });
+  // Rebuild the in-memory projections from what the store already holds.
+  if (store.index.count > 0) {
+    for (let start = 0; start < store.index.count; start += 10_000) {
+      const positions = Array.from({ length: Math.min(10_000, store.index.count - start) }, (_, i) => start + i);
+      projections.process(await store.readPositions(positions));
+    }
+  }
+
+  const ctx: HttpContext = {
+    config,
+    version: CORE_VERSION,
+    startedAt: Date.now(),
+    logger,
+    store,
+    metrics,
+    projections,
+    entitySnapshots,
+    ingest: { store, metrics, limits: { maxEventBytes: config.maxEventBytes }, maxBatchEvents: config.maxBatchEvents },
+    ingestedSinceStart: () => ingested,
+  };
+  const server = http.createServer(createHttpApp(ctx));
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 120_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ host: config.host, port, data_dir: config.dataDir, sync_mode: config.syncMode }, 'allsource core listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      logger.info('shutting down: no new connections, finishing in-flight requests');
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
+      await Promise.race([closed, timeout]);
+      server.closeAllConnections();
+      await store.close();
+      logger.info('shutdown complete');
+    })());
+
+  return { config, store, metrics, server, port, close };
+}

@@ -1,0 +1,65 @@
+import { AllSourceError } from '@allsource/errors';
+import type { Express, Response } from 'express';
+import { formatTimestamp } from '../../events/timestamps';
+import { ingestEvents } from '../../ingest/ingestEvents';
+import { queryTypeOf, selectPositions, type EventQuery } from '../../query/eventQuery';
+import { eventJson, eventsJson } from '../../query/serialize';
+import type { HttpContext } from '../context';
+import { jsonBody } from '../middleware/jsonBody';
+import { optionalEnum, optionalInt, optionalString, optionalTimestamp } from '../params';
+
+function sendJsonText(res: Response, text: string): void {
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.send(text);
+}
+
+export function eventRoutes(app: Express, ctx: HttpContext): void {
+  const body = jsonBody(ctx.config.maxBodyBytes);
+
+  app.post('/api/v1/events', body, async (req, res) => {
+    const [e] = await ingestEvents(ctx.ingest, req.body, 'single');
+    sendJsonText(res, `{"event_id":"${e!.id}","timestamp":"${formatTimestamp(e!.timestampUs)}","version":${e!.version}}`);
+  });
+
+  app.post('/api/v1/events/batch', body, async (req, res) => {
+    const stored = await ingestEvents(ctx.ingest, req.body, 'batch');
+    let out = `{"total":${stored.length},"ingested":${stored.length},"events":[`;
+    for (let i = 0; i < stored.length; i++) {
+      const e = stored[i]!;
+      if (i > 0) out += ',';
+      out += `{"event_id":"${e.id}","timestamp":"${formatTimestamp(e.timestampUs)}","version":${e.version}}`;
+    }
+    sendJsonText(res, out + ']}');
+  });
+
+  app.get('/api/v1/events/query', async (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const until = optionalTimestamp(q, 'until');
+    const asOf = optionalTimestamp(q, 'as_of');
+    const query: EventQuery = {
+      entityId: optionalString(q, 'entity_id'),
+      eventType: optionalString(q, 'event_type'),
+      tenantId: optionalString(q, 'tenant_id'),
+      sinceUs: optionalTimestamp(q, 'since'),
+      // as_of means "until"; when both are given the earlier bound wins.
+      untilUs: until === undefined ? asOf : asOf === undefined ? until : Math.min(until, asOf),
+      limit: optionalInt(q, 'limit', 0, ctx.config.maxQueryLimit) ?? ctx.config.maxQueryLimit,
+      offset: optionalInt(q, 'offset', 0, Number.MAX_SAFE_INTEGER) ?? 0,
+      order: optionalEnum(q, 'order', ['asc', 'desc'] as const) ?? 'asc',
+    };
+    if (query.sinceUs !== undefined && query.untilUs !== undefined && query.sinceUs > query.untilUs) {
+      throw new AllSourceError('INVALID_QUERY', 'since must not be after until');
+    }
+    const started = performance.now();
+    const events = await ctx.store.readPositions(selectPositions(ctx.store.index, query));
+    ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.length);
+    sendJsonText(res, `{"events":${eventsJson(events)},"count":${events.length}}`);
+  });
+
+  app.get('/api/v1/events/:event_id', async (req, res) => {
+    const id = req.params.event_id;
+    const event = await ctx.store.getById(id);
+    if (!event) throw new AllSourceError('EVENT_NOT_FOUND', `no event with id '${id}'`);
+    sendJsonText(res, eventJson(event));
+  });
+}

@@ -1,0 +1,2 @@
+export * from './app/createCore';
+export * from './config';

@@ -1,0 +1,133 @@
+import {
+  CORE_METRICS,
+  LabelCap,
+  createMetrics,
+  createNoopMetrics,
+  type MetricSet,
+} from '@allsource/metrics-catalog';
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import type { StoreObserver, StoreStats } from '../storage/eventStore';
+
+export type QueryType = 'entity' | 'type' | 'time_range' | 'full_scan' | 'state' | 'analytics';
+export type IngestErrorReason = 'validation' | 'schema' | 'storage' | 'conflict' | 'overload' | 'too_large';
+
+export interface CoreMetricsOptions {
+  enabled: boolean;
+  version: string;
+  eventTypeLabelLimit: number;
+  labelValueLimit: number;
+}
+
+/**
+ * The core's instruments: one registry per instance (no global), built from the catalogue.
+ * With `enabled: false` every instrument is a no-op and `/metrics` is empty — the switch the
+ * metrics-overhead benchmark compares against.
+ */
+export class CoreMetrics {
+  readonly registry = new Registry();
+  readonly enabled: boolean;
+  readonly m: MetricSet<typeof CORE_METRICS>;
+  /** Caps on label values fed by user data. */
+  readonly eventTypes: LabelCap;
+  readonly subjects: LabelCap;
+  readonly pipelineNames: LabelCap;
+  readonly projectionNames: LabelCap;
+
+  private readonly ingested;
+  private readonly ingestedByType;
+  private readonly ingestDuration;
+  private readonly ingestErrors;
+  private readonly queries;
+  private readonly queryDuration;
+  private readonly queryResults;
+
+  constructor(opts: CoreMetricsOptions, stats: () => StoreStats) {
+    this.enabled = opts.enabled;
+    if (opts.enabled) {
+      this.m = createMetrics(this.registry, CORE_METRICS, {
+        allsource_storage_events_total: (g) => g.set(stats().totalEvents),
+        allsource_storage_entities_total: (g) => g.set(stats().totalEntities),
+        allsource_storage_size_bytes: (g) => {
+          const s = stats();
+          g.set(s.walBytes + s.segmentBytes);
+        },
+        allsource_parquet_files_total: (g) => g.set(stats().parquetFiles),
+        allsource_wal_segments_total: (g) => g.set(stats().walFiles),
+      });
+      collectDefaultMetrics({ register: this.registry });
+      this.m.gauge('allsource_build_info').set({ version: opts.version, node_version: process.version }, 1);
+    } else {
+      this.m = createNoopMetrics(CORE_METRICS);
+    }
+    const folded = this.m.counter('allsource_metric_label_values_folded_total');
+    this.eventTypes = new LabelCap(opts.eventTypeLabelLimit, () => folded.inc({ label: 'event_type' }));
+    this.subjects = new LabelCap(opts.labelValueLimit, () => folded.inc({ label: 'subject' }));
+    this.pipelineNames = new LabelCap(opts.labelValueLimit, () => folded.inc({ label: 'pipeline_name' }));
+    this.projectionNames = new LabelCap(opts.labelValueLimit, () => folded.inc({ label: 'projection_name' }));
+
+    this.ingested = this.m.counter('allsource_events_ingested_total');
+    this.ingestedByType = this.m.counter('allsource_events_ingested_by_type');
+    this.ingestDuration = this.m.histogram('allsource_ingestion_duration_seconds');
+    this.ingestErrors = this.m.counter('allsource_ingestion_errors_total');
+    this.queries = this.m.counter('allsource_queries_total');
+    this.queryDuration = this.m.histogram('allsource_query_duration_seconds');
+    this.queryResults = this.m.counter('allsource_query_results_total');
+  }
+
+  /** Signals of the storage engine, turned into metrics. */
+  storeObserver(): StoreObserver {
+    const fsync = this.m.histogram('allsource_wal_fsync_duration_seconds');
+    const groupSize = this.m.histogram('allsource_wal_group_commit_batch_events');
+    const flushes = this.m.counter('allsource_segment_flushes_total');
+    const flushDuration = this.m.histogram('allsource_segment_flush_duration_seconds');
+    const hits = this.m.counter('allsource_segment_cache_hits_total');
+    const misses = this.m.counter('allsource_segment_cache_misses_total');
+    const corruptions = this.m.counter('allsource_wal_corruptions_total');
+    const truncated = this.m.counter('allsource_wal_bytes_truncated_total');
+    return {
+      onGroupCommit: (appends, _bytes, seconds) => {
+        fsync.observe(seconds);
+        groupSize.observe(appends);
+      },
+      onFlush: (_events, _bytes, seconds) => {
+        flushes.inc();
+        flushDuration.observe(seconds);
+      },
+      onCacheHit: () => hits.inc(),
+      onCacheMiss: () => misses.inc(),
+      onRecovery: (report) => {
+        for (const c of report.walCorruptions) {
+          corruptions.inc({ kind: c.kind });
+          truncated.inc(c.bytesCut);
+        }
+      },
+    };
+  }
+
+  /** A successful ingest of `eventTypes` (one entry per event) that took `seconds`. */
+  recordIngest(eventTypes: readonly string[], seconds: number): void {
+    this.ingested.inc(eventTypes.length);
+    if (eventTypes.length === 1) {
+      this.ingestedByType.inc({ event_type: this.eventTypes.value(eventTypes[0]!) });
+    } else {
+      const counts = new Map<string, number>();
+      for (const t of eventTypes) counts.set(t, (counts.get(t) ?? 0) + 1);
+      for (const [t, n] of counts) this.ingestedByType.inc({ event_type: this.eventTypes.value(t) }, n);
+    }
+    this.ingestDuration.observe(seconds);
+  }
+
+  recordIngestError(reason: IngestErrorReason): void {
+    this.ingestErrors.inc({ reason });
+  }
+
+  recordQuery(type: QueryType, seconds: number, results: number): void {
+    this.queries.inc({ query_type: type });
+    this.queryDuration.observe({ query_type: type }, seconds);
+    this.queryResults.inc({ query_type: type }, results);
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

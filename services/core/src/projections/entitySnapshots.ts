@@ -1,0 +1,63 @@
+import type { StoredEvent } from '../events/storedEvent';
+import { emptyState, foldEntity, mergeInto, type EntityStateObject } from '../query/entityState';
+import type { EventStore } from '../storage/eventStore';
+import type { Projection } from './projection';
+
+interface Entry {
+  state: EntityStateObject;
+  version: number;
+}
+
+/**
+ * Built-in: the merged state of each entity. The states live in an LRU bounded by entry count;
+ * cached entities are kept current by every committed event, others are folded from the store
+ * on first request. So the memory is bounded whatever the number of entities.
+ */
+export class EntitySnapshotsProjection implements Projection {
+  readonly name = 'entity_snapshots';
+  private cache = new Map<string, Entry>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly maxEntries: number,
+  ) {}
+
+  apply(event: StoredEvent): void {
+    const entry = this.cache.get(event.entityId);
+    if (!entry) return;
+    if (event.version !== entry.version + 1) {
+      // Out of step (should not happen): drop it and fold again on the next read.
+      this.cache.delete(event.entityId);
+      return;
+    }
+    mergeInto(entry.state, JSON.parse(event.payloadJson));
+    entry.version = event.version;
+  }
+
+  state(key?: string): unknown {
+    if (key === undefined) return { cached_entities: this.cache.size, max_entries: this.maxEntries };
+    return this.cache.get(key)?.state;
+  }
+
+  reset(): void {
+    this.cache = new Map();
+  }
+
+  /** The current merged state of an entity, or undefined when it has no events. */
+  async snapshot(entityId: string): Promise<EntityStateObject | undefined> {
+    const cached = this.cache.get(entityId);
+    if (cached) {
+      this.cache.delete(entityId);
+      this.cache.set(entityId, cached);
+      return cached.state;
+    }
+    const fold = await foldEntity(this.store, entityId, undefined, 0);
+    if (!fold) return undefined;
+    // Cache only when no event of the entity arrived while we were reading.
+    if (this.store.index.versionOf(entityId) === fold.eventCount && !this.cache.has(entityId)) {
+      this.cache.set(entityId, { state: fold.state, version: fold.eventCount });
+      while (this.cache.size > this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
+    }
+    return fold.state ?? emptyState();
+  }
+}

@@ -1,0 +1,21 @@
+import type { StoredEvent } from '../events/storedEvent';
+import type { Projection } from './projection';
+
+/** Built-in: number of events per event type. Bounded by the number of event types stored. */
+export class EventCountersProjection implements Projection {
+  readonly name = 'event_counters';
+  private counts = new Map<string, number>();
+
+  apply(event: StoredEvent): void {
+    this.counts.set(event.eventType, (this.counts.get(event.eventType) ?? 0) + 1);
+  }
+
+  state(key?: string): unknown {
+    if (key !== undefined) return this.counts.get(key);
+    return Object.fromEntries(this.counts);
+  }
+
+  reset(): void {
+    this.counts = new Map();
+  }
+}

@@ -1,0 +1,63 @@
+import type { StoredEvent } from '../events/storedEvent';
+import type { Projection, ProjectionObserver } from './projection';
+
+export interface ProjectionStatus {
+  name: string;
+  events_processed: number;
+  errors: number;
+  last_processed_at: string | null;
+}
+
+interface Registered {
+  projection: Projection;
+  processed: number;
+  errors: number;
+  lastProcessedAt: number | undefined;
+}
+
+/** Feeds every committed event to each registered projection, isolating their failures. */
+export class ProjectionManager {
+  private readonly projections = new Map<string, Registered>();
+  private readonly observer: ProjectionObserver;
+
+  constructor(observer: ProjectionObserver = {}) {
+    this.observer = observer;
+  }
+
+  register(projection: Projection): void {
+    if (this.projections.has(projection.name)) throw new Error(`projection ${projection.name} is already registered`);
+    this.projections.set(projection.name, { projection, processed: 0, errors: 0, lastProcessedAt: undefined });
+  }
+
+  get(name: string): Projection | undefined {
+    return this.projections.get(name)?.projection;
+  }
+
+  list(): ProjectionStatus[] {
+    return [...this.projections.values()].map((r) => ({
+      name: r.projection.name,
+      events_processed: r.processed,
+      errors: r.errors,
+      last_processed_at: r.lastProcessedAt === undefined ? null : new Date(r.lastProcessedAt).toISOString(),
+    }));
+  }
+
+  process(events: readonly StoredEvent[]): void {
+    for (const r of this.projections.values()) {
+      const started = performance.now();
+      let ok = 0;
+      for (const e of events) {
+        try {
+          r.projection.apply(e);
+          ok++;
+        } catch (err) {
+          r.errors++;
+          this.observer.onError?.(r.projection.name, err);
+        }
+      }
+      r.processed += ok;
+      r.lastProcessedAt = Date.now();
+      if (ok > 0) this.observer.onProcessed?.(r.projection.name, ok, (performance.now() - started) / 1000);
+    }
+  }
+}

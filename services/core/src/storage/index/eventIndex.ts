@@ -1,0 +1,133 @@
+import { Dictionary, GrowableUint32, ensureCapacity } from './growable';
+import { IdTable } from './idTable';
+
+/** Where an event's full record lives: the in-memory buffer or a row of a Parquet segment. */
+export const IN_BUFFER = -1;
+
+export interface IndexEntry {
+  id: string;
+  entityId: string;
+  eventType: string;
+  tenantId: string;
+  timestampUs: number;
+}
+
+/**
+ * In-memory index of every stored event, by position (0..count-1, ingest order, which is also
+ * timestamp order). Columns are typed arrays; per entity and per event type it keeps the list
+ * of positions. It holds no payloads: those are read from the buffer or from segments.
+ */
+export class EventIndex {
+  private _count = 0;
+  timestampUs = new Float64Array(1024);
+  entityOf = new Uint32Array(1024);
+  typeOf = new Uint32Array(1024);
+  tenantOf = new Uint32Array(1024);
+  /** Segment number, or IN_BUFFER. */
+  segmentOf = new Int32Array(1024);
+  rowOf = new Uint32Array(1024);
+
+  readonly entities = new Dictionary();
+  readonly types = new Dictionary();
+  readonly tenants = new Dictionary();
+  /** Positions of each entity's events, in order; an entity's version is its list length. */
+  readonly entityPositions: GrowableUint32[] = [];
+  readonly typePositions: GrowableUint32[] = [];
+  private readonly ids = new IdTable();
+
+  get count(): number {
+    return this._count;
+  }
+
+  add(entry: IndexEntry, segment: number, row: number): number {
+    const pos = this._count;
+    const needed = pos + 1;
+    this.timestampUs = ensureCapacity(this.timestampUs, needed);
+    this.entityOf = ensureCapacity(this.entityOf, needed);
+    this.typeOf = ensureCapacity(this.typeOf, needed);
+    this.tenantOf = ensureCapacity(this.tenantOf, needed);
+    this.segmentOf = ensureCapacity(this.segmentOf, needed);
+    this.rowOf = ensureCapacity(this.rowOf, needed);
+
+    const entity = this.entities.intern(entry.entityId);
+    if (entity === this.entityPositions.length) this.entityPositions.push(new GrowableUint32(2));
+    const type = this.types.intern(entry.eventType);
+    if (type === this.typePositions.length) this.typePositions.push(new GrowableUint32(64));
+
+    this.timestampUs[pos] = entry.timestampUs;
+    this.entityOf[pos] = entity;
+    this.typeOf[pos] = type;
+    this.tenantOf[pos] = this.tenants.intern(entry.tenantId);
+    this.segmentOf[pos] = segment;
+    this.rowOf[pos] = row;
+    this.entityPositions[entity]!.push(pos);
+    this.typePositions[type]!.push(pos);
+    this.ids.add(entry.id, pos);
+    this._count = needed;
+    return pos;
+  }
+
+  setLocation(pos: number, segment: number, row: number): void {
+    this.segmentOf[pos] = segment;
+    this.rowOf[pos] = row;
+  }
+
+  /** Current version of an entity (its number of events); 0 when unknown. */
+  versionOf(entityId: string): number {
+    const entity = this.entities.idOf(entityId);
+    return entity === undefined ? 0 : this.entityPositions[entity]!.length;
+  }
+
+  /** Version of the event at `pos`: its rank in its entity's list, plus one. */
+  versionAt(pos: number): number {
+    const list = this.entityPositions[this.entityOf[pos]!]!;
+    let lo = 0;
+    let hi = list.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = list.data[mid]!;
+      if (v === pos) return mid + 1;
+      if (v < pos) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  positionsOfEntity(entityId: string): GrowableUint32 | undefined {
+    const entity = this.entities.idOf(entityId);
+    return entity === undefined ? undefined : this.entityPositions[entity];
+  }
+
+  positionsOfType(eventType: string): GrowableUint32 | undefined {
+    const type = this.types.idOf(eventType);
+    return type === undefined ? undefined : this.typePositions[type];
+  }
+
+  idCandidates(id: string): number[] {
+    return this.ids.candidates(id);
+  }
+
+  /** First position whose timestamp is ≥ `us` (count when none). */
+  lowerBound(us: number): number {
+    let lo = 0;
+    let hi = this._count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timestampUs[mid]! < us) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First position whose timestamp is > `us`. */
+  upperBound(us: number): number {
+    let lo = 0;
+    let hi = this._count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.timestampUs[mid]! <= us) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+}

@@ -1,0 +1,246 @@
+import * as path from 'node:path';
+import type { FileSystem } from '../fs/fileSystem';
+import { decodeRecords, encodeRecord, type DecodeStop } from './walRecord';
+
+export type SyncMode = 'always' | 'none';
+
+export interface WalObserver {
+  /** One group commit: how many appends shared one write, its bytes and the sync time. */
+  onGroupCommit?(appends: number, bytes: number, syncSeconds: number): void;
+  onWriteError?(error: Error): void;
+}
+
+export interface WalOptions {
+  dir: string;
+  fs: FileSystem;
+  syncMode: SyncMode;
+  /** Rotate to a new file once the active one reaches this size. */
+  maxFileBytes: number;
+  observer?: WalObserver;
+}
+
+export interface WalCorruption {
+  file: string;
+  kind: Exclude<DecodeStop['kind'], 'end'>;
+  offset: number;
+  bytesCut: number;
+  /** Where the cut bytes were kept for inspection. */
+  quarantinedTo: string;
+}
+
+interface WalFile {
+  id: number;
+  path: string;
+  bytes: number;
+  /** Highest log sequence number in the file; -1 while it holds no record. */
+  maxLsn: number;
+}
+
+interface PendingAppend {
+  record: Buffer;
+  maxLsn: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+const FILE_PATTERN = /^wal-(\d{12})\.log$/;
+const fileName = (id: number): string => `wal-${String(id).padStart(12, '0')}.log`;
+
+/**
+ * Write-ahead log with group commit. Appends that arrive while a write+sync is in flight are
+ * queued and go out together in the next single write and single fdatasync; a lone append
+ * starts its write at once (no timer). An append resolves only once its bytes are durable.
+ */
+export class WriteAheadLog {
+  private readonly opts: WalOptions;
+  private readonly files: WalFile[] = [];
+  private active: WalFile | undefined;
+  private fd = -1;
+  private queue: PendingAppend[] = [];
+  private running = false;
+  private needsNewFile = true;
+  private rotateWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(opts: WalOptions) {
+    this.opts = opts;
+  }
+
+  /**
+   * Read every existing WAL file in order, hand each valid record to `onRecord` (which returns
+   * the record's highest LSN), cut each file at its first bad record (the cut bytes are kept
+   * under `corrupt/`), then start a fresh active file.
+   */
+  async open(onRecord: (payload: Buffer) => number): Promise<WalCorruption[]> {
+    const { fs, dir } = this.opts;
+    await fs.mkdirp(dir);
+    const names = (await fs.readdir(dir)).filter((n) => FILE_PATTERN.test(n)).sort();
+    const corruptions: WalCorruption[] = [];
+    for (const name of names) {
+      const id = Number(FILE_PATTERN.exec(name)?.[1]);
+      const filePath = path.join(dir, name);
+      const content = await fs.readFile(filePath);
+      const decoded = decodeRecords(content);
+      let maxLsn = -1;
+      for (const payload of decoded.records) maxLsn = Math.max(maxLsn, onRecord(payload));
+      if (decoded.stop.kind !== 'end') {
+        const quarantineDir = path.join(dir, 'corrupt');
+        await fs.mkdirp(quarantineDir);
+        const quarantinedTo = path.join(quarantineDir, `${name}.${decoded.validLength}.bad`);
+        await fs.writeFileAtomic(quarantinedTo, content.subarray(decoded.validLength));
+        await fs.truncate(filePath, decoded.validLength);
+        corruptions.push({
+          file: name,
+          kind: decoded.stop.kind,
+          offset: decoded.stop.offset,
+          bytesCut: content.length - decoded.validLength,
+          quarantinedTo,
+        });
+      }
+      this.files.push({ id, path: filePath, bytes: decoded.validLength, maxLsn });
+    }
+    await this.openNewFile();
+    return corruptions;
+  }
+
+  /** Append one record (already holding events up to `maxLsn`); resolves once it is durable. */
+  append(payload: Buffer, maxLsn: number): Promise<void> {
+    if (this.closed) return Promise.reject(new Error('write-ahead log is closed'));
+    const record = encodeRecord(payload);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ record, maxLsn, resolve, reject });
+      void this.run();
+    });
+  }
+
+  /** Close the active file and start a new one, so everything before can be removed once flushed. */
+  rotate(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.rotateWaiters.push({ resolve, reject });
+      void this.run();
+    });
+  }
+
+  /** Remove every closed WAL file whose records all have LSN ≤ `flushedLsn`. */
+  async removeFilesCoveredBy(flushedLsn: number): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < this.files.length; ) {
+      const file = this.files[i]!;
+      if (file !== this.active && file.maxLsn <= flushedLsn) {
+        await this.opts.fs.unlink(file.path);
+        this.files.splice(i, 1);
+        removed++;
+      } else {
+        i++;
+      }
+    }
+    if (removed > 0) await this.opts.fs.fsyncDir(this.opts.dir);
+    return removed;
+  }
+
+  get fileCount(): number {
+    return this.files.length;
+  }
+
+  get totalBytes(): number {
+    let total = 0;
+    for (const f of this.files) total += f.bytes;
+    return total;
+  }
+
+  get pendingAppends(): number {
+    return this.queue.length;
+  }
+
+  /** Wait for every queued append to be written, then close the active file. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.running) await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    if (this.fd >= 0) {
+      await this.opts.fs.close(this.fd);
+      this.fd = -1;
+    }
+  }
+
+  private async run(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      while (this.queue.length > 0 || this.rotateWaiters.length > 0) {
+        if (this.rotateWaiters.length > 0 || this.needsNewFile) {
+          const waiters = this.rotateWaiters;
+          this.rotateWaiters = [];
+          try {
+            await this.openNewFile();
+            for (const w of waiters) w.resolve();
+          } catch (err) {
+            for (const w of waiters) w.reject(err as Error);
+            this.failQueued(err as Error);
+            continue;
+          }
+        }
+        if (this.queue.length > 0) {
+          const group = this.queue;
+          this.queue = [];
+          await this.writeGroup(group);
+        }
+      }
+    } finally {
+      this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const w of waiters) w();
+    }
+  }
+
+  private async writeGroup(group: PendingAppend[]): Promise<void> {
+    const file = this.active!;
+    const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
+    const started = performance.now();
+    try {
+      await this.opts.fs.write(this.fd, data);
+      if (this.opts.syncMode === 'always') await this.opts.fs.fdatasync(this.fd);
+    } catch (err) {
+      // The file may now end in a partial record: never write after it. The next group starts
+      // a new file; recovery cuts this one's tail. Appends queued behind this group were
+      // prepared on top of it, so they fail too and the caller re-derives its state.
+      this.needsNewFile = true;
+      const error = err as Error;
+      for (const g of group) g.reject(error);
+      this.failQueued(error);
+      this.opts.observer?.onWriteError?.(error);
+      return;
+    }
+    file.bytes += data.length;
+    for (const g of group) if (g.maxLsn > file.maxLsn) file.maxLsn = g.maxLsn;
+    this.opts.observer?.onGroupCommit?.(group.length, data.length, (performance.now() - started) / 1000);
+    for (const g of group) g.resolve();
+    if (file.bytes >= this.opts.maxFileBytes) this.needsNewFile = true;
+  }
+
+  private failQueued(error: Error): void {
+    const queued = this.queue;
+    this.queue = [];
+    for (const g of queued) g.reject(error);
+  }
+
+  private async openNewFile(): Promise<void> {
+    const { fs, dir } = this.opts;
+    const last = this.files[this.files.length - 1];
+    const id = (last?.id ?? 0) + 1;
+    const filePath = path.join(dir, fileName(id));
+    const fd = await fs.openAppend(filePath);
+    await fs.fsyncDir(dir);
+    if (this.fd >= 0) {
+      const old = this.fd;
+      this.fd = -1;
+      await fs.close(old).catch(() => undefined);
+    }
+    this.fd = fd;
+    const file: WalFile = { id, path: filePath, bytes: 0, maxLsn: -1 };
+    this.files.push(file);
+    this.active = file;
+    this.needsNewFile = false;
+  }
+}
