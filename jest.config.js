@@ -5,7 +5,10 @@ module.exports = {
   testMatch: ['**/src/**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
   // Workspace packages are imported from source so tests never depend on a stale dist/.
-  moduleNameMapper: { '^@allsource/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@allsource/core$': '<rootDir>/services/core/src/index.ts',
+    '^@allsource/([a-z-]+)$': '<rootDir>/packages/$1/src/index.ts',
+  },
   testTimeout: 120000,
   maxWorkers: 2,
 };

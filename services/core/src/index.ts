@@ -1,2 +1,6 @@
+/** Library entry of @allsource/core (the service itself starts from main.ts). */
 export * from './app/createCore';
 export * from './config';
+export * from './storage/eventStore';
+export type { NewEvent, StoredEvent } from './events/storedEvent';
+export { createLogger } from './logging/logger';

@@ -107,6 +107,12 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 120_000;
+  // Once shutting down, every answer closes its connection: a keep-alive client would otherwise
+  // go on sending requests over it and hold the shutdown until its timeout.
+  let shuttingDown = false;
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (shuttingDown) res.setHeader('Connection', 'close');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, () => {
@@ -121,10 +127,14 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('shutting down: no new connections, finishing in-flight requests');
+      shuttingDown = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
+      // Connections busy now turn idle once their answer is sent: close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
       await Promise.race([closed, timeout]);
+      clearInterval(sweep);
       server.closeAllConnections();
       await store.close();
       logger.info('shutdown complete');

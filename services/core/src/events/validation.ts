@@ -67,7 +67,9 @@ export function toNewEvent(body: unknown, limits: EventLimits, where = ''): NewE
   }
   const payloadJson = JSON.stringify(payload);
   const metadataJson = metadata === undefined || metadata === null ? null : JSON.stringify(metadata);
-  if (payloadJson.length + (metadataJson?.length ?? 0) > limits.maxEventBytes) {
+  // The limit is in bytes: count UTF-8 bytes, not UTF-16 code units (a '€' is 1 unit, 3 bytes).
+  const eventBytes = Buffer.byteLength(payloadJson, 'utf8') + (metadataJson === null ? 0 : Buffer.byteLength(metadataJson, 'utf8'));
+  if (eventBytes > limits.maxEventBytes) {
     fail(`payload and metadata exceed the event size limit of ${limits.maxEventBytes} bytes`);
   }
   return {

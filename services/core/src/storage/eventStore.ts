@@ -4,7 +4,7 @@ import { AllSourceError } from '@allsource/errors';
 import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
-import { eventsToArrowIpc } from './segments/arrowBatch';
+import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
 import { SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
@@ -139,18 +139,27 @@ export class EventStore {
       orphanFilesRemoved: [],
       durationMs: 0,
     };
+    let store: EventStore | undefined;
     const wal = new WriteAheadLog({
       dir: path.join(opts.dataDir, 'wal'),
       fs,
       syncMode: opts.syncMode,
       maxFileBytes: opts.walMaxFileBytes,
-      ...(opts.observer ? { observer: opts.observer } : {}),
+      observer: {
+        onGroupCommit: (appends, bytes, seconds) => opts.observer?.onGroupCommit?.(appends, bytes, seconds),
+        onWriteError: (error) => {
+          // Runs before any failed append's continuation: every version reserved on top of the
+          // failed write is released at once, so no later append can build on it.
+          store?.reservedVersions.clear();
+          opts.observer?.onWriteError?.(error);
+        },
+      },
     });
     const reader = new SegmentReader(
       { dir: segmentsDir, cacheMaxBytes: opts.segmentCacheBytes, maxOpenFiles: opts.maxOpenSegments },
       opts.observer,
     );
-    const store = new EventStore(opts, manifest, report, wal, reader);
+    store = new EventStore(opts, manifest, report, wal, reader);
     await store.recover(report);
     report.durationMs = Math.round(performance.now() - started);
     store.log.info({ recovery: { ...report, walCorruptions: report.walCorruptions.length } }, 'event store opened');
@@ -227,9 +236,11 @@ export class EventStore {
     try {
       await this.wal.append(record, stored[stored.length - 1]!.lsn);
     } catch (err) {
-      // Everything reserved after the failed write failed with it: start again from the
-      // committed state.
-      this.reservedVersions.clear();
+      // A failed write already released every reservation (onWriteError); any other failure
+      // (a record over the size bound) releases this batch's own.
+      for (const [entity, version] of local) {
+        if (this.reservedVersions.get(entity) === version) this.reservedVersions.delete(entity);
+      }
       this.lastWriteError = err as Error;
       this.log.error({ err }, 'write-ahead log write failed; nothing of this write was acknowledged');
       throw new AllSourceError('STORAGE_UNAVAILABLE', 'the write-ahead log could not be written; nothing was stored');
@@ -333,13 +344,16 @@ export class EventStore {
     await this.wal.close();
     if (options.flush !== false) {
       try {
-        await this.flush();
+        // One flush takes at most flushMaxEvents events: keep going until the buffer is empty.
+        while (this.buffer.length > 0) await this.flush();
       } catch (err) {
         this.log.warn({ err }, 'final flush failed; events stay in the write-ahead log');
       }
     } else if (this.flushing) {
       await this.flushing.catch(() => undefined);
     }
+    // A flush rotates the WAL, which opens a new file even after close: release that one too.
+    await this.wal.close();
     await this.writerPool.close();
     this.reader.close();
   }
@@ -453,7 +467,7 @@ export class EventStore {
               eventType: type.get(row) as string,
               entityId: entity.get(row) as string,
               tenantId: tenant.get(row) as string,
-              timestampUs: Number(ts.get(row)),
+              timestampUs: timestampMicrosAt(ts, row),
             },
             segment,
             row,

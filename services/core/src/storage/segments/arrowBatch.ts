@@ -77,6 +77,24 @@ export function eventsToArrowIpc(events: StoredEvent[]): Uint8Array {
   return arrow.tableToIPC(table, 'stream');
 }
 
+/**
+ * Microseconds since the epoch at `row` of a timestamp column. Arrow's `get()` answers a
+ * microsecond timestamp in (fractional) milliseconds, so the raw int64 value is read instead.
+ */
+export function timestampMicrosAt(vector: arrow.Vector, row: number): number {
+  const type = vector.type as arrow.Timestamp;
+  const perUnit = type.unit === arrow.TimeUnit.SECOND ? 1_000_000n : type.unit === arrow.TimeUnit.MILLISECOND ? 1000n : 1n;
+  let r = row;
+  for (const chunk of vector.data) {
+    if (r < chunk.length) {
+      const raw = (chunk.values as unknown as BigInt64Array)[r]!;
+      return type.unit === arrow.TimeUnit.NANOSECOND ? Number(raw / 1000n) : Number(raw * perUnit);
+    }
+    r -= chunk.length;
+  }
+  throw new RangeError(`row ${row} is outside a column of ${vector.length} rows`);
+}
+
 /** Read the rows of a decoded segment table back into StoredEvents. */
 export function rowToEvent(table: arrow.Table, row: number): StoredEvent {
   const col = (name: string) => table.getChild(name)!;
@@ -86,7 +104,7 @@ export function rowToEvent(table: arrow.Table, row: number): StoredEvent {
     eventType: col('event_type').get(row) as string,
     entityId: col('entity_id').get(row) as string,
     tenantId: col('tenant_id').get(row) as string,
-    timestampUs: Number(col('timestamp').get(row)),
+    timestampUs: timestampMicrosAt(col('timestamp'), row),
     version: Number(col('version').get(row)),
     payloadJson: col('payload').get(row) as string,
     metadataJson: (col('metadata').get(row) as string | null) ?? null,

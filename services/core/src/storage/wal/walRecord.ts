@@ -14,6 +14,11 @@ function checksum(header: Buffer, payload: Uint8Array): number {
 }
 
 export function encodeRecord(payload: Buffer): Buffer {
+  // A zero length reads back as a zero-filled tail and a longer one as garbage: refuse both
+  // rather than write a record that recovery would cut.
+  if (payload.length === 0 || payload.length > MAX_RECORD_BYTES) {
+    throw new RangeError(`WAL record payload must be 1-${MAX_RECORD_BYTES} bytes, got ${payload.length}`);
+  }
   const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
   record.writeUInt32LE(payload.length, 0);
   record.writeUInt32LE(checksum(record, payload), 4);

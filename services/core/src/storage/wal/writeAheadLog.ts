@@ -107,7 +107,12 @@ export class WriteAheadLog {
   /** Append one record (already holding events up to `maxLsn`); resolves once it is durable. */
   append(payload: Buffer, maxLsn: number): Promise<void> {
     if (this.closed) return Promise.reject(new Error('write-ahead log is closed'));
-    const record = encodeRecord(payload);
+    let record: Buffer;
+    try {
+      record = encodeRecord(payload);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, maxLsn, resolve, reject });
       void this.run();
@@ -202,10 +207,13 @@ export class WriteAheadLog {
       await this.opts.fs.write(this.fd, data);
       if (this.opts.syncMode === 'always') await this.opts.fs.fdatasync(this.fd);
     } catch (err) {
-      // The file may now end in a partial record: never write after it. The next group starts
-      // a new file; recovery cuts this one's tail. Appends queued behind this group were
+      // The file may now end in a partial record, or in whole records whose sync failed but
+      // that sit in the page cache: a restart would replay those rejected appends. Cut them off
+      // now (best effort; should that fail, recovery still cuts a partial tail). Never write
+      // after them: the next group starts a new file. Appends queued behind this group were
       // prepared on top of it, so they fail too and the caller re-derives its state.
       this.needsNewFile = true;
+      await this.discardFailedBytes(file);
       const error = err as Error;
       for (const g of group) g.reject(error);
       this.failQueued(error);
@@ -217,6 +225,16 @@ export class WriteAheadLog {
     this.opts.observer?.onGroupCommit?.(group.length, data.length, (performance.now() - started) / 1000);
     for (const g of group) g.resolve();
     if (file.bytes >= this.opts.maxFileBytes) this.needsNewFile = true;
+  }
+
+  /** Truncate `file` back to its acknowledged bytes after a failed write or sync. */
+  private async discardFailedBytes(file: WalFile): Promise<void> {
+    try {
+      await this.opts.fs.truncate(file.path, file.bytes);
+      if (this.opts.syncMode === 'always') await this.opts.fs.fdatasync(this.fd);
+    } catch {
+      // The disk is failing; the rejected records may survive, as with a crash mid-write.
+    }
   }
 
   private failQueued(error: Error): void {

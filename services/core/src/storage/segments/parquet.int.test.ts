@@ -1,0 +1,235 @@
+/**
+ * The segments the store writes are plain Parquet that a third-party reader gets every event
+ * back from: read here with DuckDB, column by column, at full microsecond precision.
+ */
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { NewEvent, StoredEvent } from '../../events/storedEvent';
+import { EventStore, type EventStoreOptions } from '../eventStore';
+import { segmentFileName } from './manifest';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
+
+type DuckConnection = Awaited<ReturnType<Awaited<ReturnType<typeof DuckDBInstance.create>>['connect']>>;
+
+const MiB = 1024 * 1024;
+let tmpRoot: string;
+let duck: Awaited<ReturnType<typeof DuckDBInstance.create>>;
+let con: DuckConnection;
+const stores: EventStore[] = [];
+
+beforeAll(async () => {
+  tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'allsource-parquet-int-'));
+  duck = await DuckDBInstance.create(':memory:');
+  con = await duck.connect();
+});
+afterEach(async () => {
+  while (stores.length > 0) await stores.pop()!.close({ flush: false });
+});
+afterAll(async () => {
+  con.closeSync();
+  duck.closeSync();
+  await rm(tmpRoot, { recursive: true, force: true });
+});
+
+let n = 0;
+async function openStore(over: Partial<EventStoreOptions> = {}): Promise<{ store: EventStore; dir: string }> {
+  const dir = path.join(tmpRoot, `d${++n}`);
+  const store = await EventStore.open({ ...storeOptions(dir), ...over });
+  stores.push(store);
+  return { store, dir };
+}
+
+/** SQL string literal. */
+const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+
+interface Row {
+  sequence: bigint;
+  id: string;
+  event_type: string;
+  entity_id: string;
+  tenant_id: string;
+  ts_us: bigint;
+  version: bigint;
+  payload: string;
+  metadata: string | null;
+}
+
+async function readSegment(glob: string): Promise<Row[]> {
+  const reader = await con.runAndReadAll(
+    `select sequence, id, event_type, entity_id, tenant_id, epoch_us("timestamp") as ts_us, version, payload, metadata
+       from read_parquet(${lit(glob)}) order by sequence`,
+  );
+  const names = reader.columnNames();
+  return reader.getRows().map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])) as unknown as Row);
+}
+
+const PAYLOADS: unknown[] = [
+  { user: { name: 'Zoë', tags: ['a', 'b'], address: { city: 'Zürich', geo: [47.37, 8.54] } } },
+  { text: 'quotes " and \' and backslash \\ and newline \n and tab \t', emoji: '🚀👩‍💻', cjk: '事件溯源', rtl: 'שלום' },
+  { big: 9007199254740991, negBig: -9007199254740991, huge: 1.7976931348623157e308, tiny: 5e-324, exp: 1e21, digits: '123456789012345678901234567890' },
+  [1, 'two', null, true, { three: [3] }, []],
+  'just a string',
+  42,
+  -0.5,
+  true,
+  null,
+  {},
+  [],
+  { deeply: { nested: { object: { with: { many: { levels: { value: 'bottom' } } } } } } },
+  { unicode_escape: '\u0000\u001f\u2028\u2029', surrogate: '𝄞' },
+  { long: 'x'.repeat(5000) },
+];
+
+function testEvents(): NewEvent[] {
+  const events: NewEvent[] = [];
+  for (let i = 0; i < 60; i++) {
+    const payload = PAYLOADS[i % PAYLOADS.length];
+    events.push({
+      eventType: ['user.created', 'order.placed', 'payment_v2.settled'][i % 3]!,
+      entityId: ['user-1', 'ördér/7 with spaces', 'e"quote', 'ent:' + (i % 5)][i % 4]!,
+      tenantId: ['default', 'tenant_a', 'Tenant-B'][i % 3]!,
+      payloadJson: JSON.stringify(payload),
+      metadataJson: i % 3 === 0 ? null : JSON.stringify({ source: 'import', i, nested: { ok: i % 2 === 0 }, note: 'mëta "q"' }),
+    });
+  }
+  return events;
+}
+
+function expectRowsMatch(rows: Row[], written: StoredEvent[]): void {
+  expect(rows).toHaveLength(written.length);
+  for (let i = 0; i < written.length; i++) {
+    const e = written[i]!;
+    const r = rows[i]!;
+    expect(r.sequence).toBe(BigInt(e.lsn));
+    expect(r.id).toBe(e.id);
+    expect(r.event_type).toBe(e.eventType);
+    expect(r.entity_id).toBe(e.entityId);
+    expect(r.tenant_id).toBe(e.tenantId);
+    expect(r.version).toBe(BigInt(e.version));
+    expect(r.ts_us).toBe(BigInt(e.timestampUs));
+    expect(r.payload).toBe(e.payloadJson);
+    expect(JSON.parse(r.payload)).toEqual(JSON.parse(e.payloadJson));
+    if (e.metadataJson === null) expect(r.metadata).toBeNull();
+    else expect(JSON.parse(r.metadata!)).toEqual(JSON.parse(e.metadataJson));
+  }
+}
+
+describe('Parquet segments read by DuckDB', () => {
+  it('gives back every event field for field, timestamps to the microsecond', async () => {
+    const { store, dir } = await openStore();
+    const written: StoredEvent[] = [];
+    const events = testEvents();
+    // Single appends and batches, so that timestamps differ and some are shared.
+    for (let i = 0; i < 20; i++) written.push(...(await store.append([events[i]!])));
+    written.push(...(await store.append(events.slice(20))));
+    await store.flush();
+    const files = (await readdir(path.join(dir, 'segments'))).filter((f) => f.endsWith('.parquet'));
+    expect(files).toHaveLength(1);
+    const file = path.join(dir, 'segments', files[0]!);
+
+    const rows = await readSegment(file);
+    expectRowsMatch(rows, written);
+    // Microsecond precision really is there (not only whole milliseconds).
+    expect(written.some((e) => e.timestampUs % 1000 !== 0)).toBe(true);
+    // What the payloads were built from comes back too.
+    for (let i = 0; i < rows.length; i++) expect(JSON.parse(rows[i]!.payload)).toEqual(JSON.parse(JSON.stringify(PAYLOADS[i % PAYLOADS.length])));
+
+    // The same events through the store's own segment reader.
+    const viaStore = await store.readPositions(written.map((_, i) => i));
+    expect(viaStore).toEqual(written);
+  });
+
+  it('uses the documented column names and types, timestamp as a UTC microsecond instant', async () => {
+    const { store, dir } = await openStore();
+    await store.append(testEvents().slice(0, 40));
+    await store.flush();
+    const [file] = (await readdir(path.join(dir, 'segments'))).filter((f) => f.endsWith('.parquet'));
+    const glob = path.join(dir, 'segments', file!);
+
+    const described = await con.runAndReadAll(`select * from read_parquet(${lit(glob)}) limit 0`);
+    const types = Object.fromEntries(described.columnNames().map((name, i) => [name, described.columnTypes()[i]!.toString()]));
+    expect(types).toEqual({
+      sequence: 'BIGINT',
+      id: 'VARCHAR',
+      event_type: 'VARCHAR',
+      entity_id: 'VARCHAR',
+      tenant_id: 'VARCHAR',
+      timestamp: 'TIMESTAMP WITH TIME ZONE',
+      version: 'BIGINT',
+      payload: 'VARCHAR',
+      metadata: 'VARCHAR',
+    });
+
+    const schema = await con.runAndReadAll(`select name, type, logical_type::varchar as logical from parquet_schema(${lit(glob)}) where name = 'timestamp'`);
+    const [[, physical, logical]] = schema.getRows() as [[string, string, string]];
+    expect(physical).toBe('INT64');
+    expect(logical).toMatch(/isAdjustedToUTC=1|isAdjustedToUTC=true/i);
+    expect(logical).toMatch(/MICROS/);
+
+    // Written in bounded row groups (rowGroupSize 16), all of which DuckDB reads.
+    const meta = await con.runAndReadAll(`select count(distinct row_group_id) as groups, max(row_group_num_rows) as most from parquet_metadata(${lit(glob)})`);
+    const [[groups, most]] = meta.getRows() as [[bigint, bigint]];
+    expect(groups).toBe(3n);
+    expect(most).toBeLessThanOrEqual(16n);
+    const count = await con.runAndReadAll(`select count(*) from read_parquet(${lit(glob)})`);
+    expect(count.getRows()[0]![0]).toBe(40n);
+  });
+
+  it('never reuses a segment name across flushes, restarts or an existing file', async () => {
+    const { store, dir } = await openStore();
+    const segDir = path.join(dir, 'segments');
+    const written: StoredEvent[] = [];
+    for (let f = 0; f < 4; f++) {
+      written.push(...(await store.append(testEvents().slice(f * 10, f * 10 + 10))));
+      await store.flush();
+    }
+    // A stray file already holding the name the next flush would pick is neither overwritten nor used.
+    const next = await store.append(testEvents().slice(40, 45));
+    written.push(...next);
+    const taken = segmentFileName(next[0]!.lsn, next[next.length - 1]!.lsn, 0);
+    await writeFile(path.join(segDir, taken), 'not a parquet file');
+    await store.flush();
+    expect(await readFile(path.join(segDir, taken), 'utf8')).toBe('not a parquet file');
+    const names = store.segments.map((s) => s.file);
+    expect(names).toHaveLength(5);
+    expect(new Set(names).size).toBe(5);
+    expect(names).not.toContain(taken);
+    await store.close();
+    stores.splice(stores.indexOf(store), 1);
+
+    // After a restart the stray file (not in the manifest) is removed, and later flushes add new names.
+    const reopened = await EventStore.open(storeOptions(dir));
+    stores.push(reopened);
+    expect(reopened.recovery.orphanFilesRemoved).toEqual([taken]);
+    written.push(...(await reopened.append(testEvents().slice(45, 60))));
+    await reopened.flush();
+    const after = reopened.segments.map((s) => s.file);
+    expect(after.slice(0, 5)).toEqual(names);
+    expect(new Set(after).size).toBe(6);
+    const onDisk = (await readdir(segDir)).filter((f) => f.endsWith('.parquet')).sort();
+    expect(onDisk).toEqual([...after].sort());
+
+    // All the segments together hold every event exactly once.
+    const rows = await readSegment(path.join(segDir, '*.parquet'));
+    expectRowsMatch(rows, written);
+  });
+});
+
+function storeOptions(dir: string): EventStoreOptions {
+  return {
+    dataDir: dir,
+    syncMode: 'always',
+    walMaxFileBytes: 64 * MiB,
+    flushMaxEvents: 1_000_000,
+    flushMaxBytes: 1024 * MiB,
+    flushMaxAgeMs: 3_600_000,
+    bufferMaxBytes: 1024 * MiB,
+    pendingMaxBytes: 1024 * MiB,
+    rowGroupSize: 16,
+    segmentCacheBytes: 8 * MiB,
+    maxOpenSegments: 16,
+  };
+}
