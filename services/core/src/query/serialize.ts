@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/storedEvent';
+import { jsonString } from '../events/jsonText';
 import { formatTimestamp } from '../events/timestamps';
 
 /**
@@ -7,8 +8,8 @@ import { formatTimestamp } from '../events/timestamps';
  */
 export function eventJson(e: StoredEvent): string {
   return (
-    `{"id":"${e.id}","event_type":${JSON.stringify(e.eventType)},"entity_id":${JSON.stringify(e.entityId)},` +
-    `"tenant_id":${JSON.stringify(e.tenantId)},"payload":${e.payloadJson},"metadata":${e.metadataJson ?? 'null'},` +
+    `{"id":"${e.id}","event_type":${jsonString(e.eventType)},"entity_id":${jsonString(e.entityId)},` +
+    `"tenant_id":${jsonString(e.tenantId)},"payload":${e.payloadJson},"metadata":${e.metadataJson ?? 'null'},` +
     `"timestamp":"${formatTimestamp(e.timestampUs)}","version":${e.version}}`
   );
 }

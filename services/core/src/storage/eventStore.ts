@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { AllSourceError } from '@allsource/errors';
+import { jsonString } from '../events/jsonText';
 import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
@@ -516,8 +517,8 @@ function encodeWalPayload(events: StoredEvent[]): Buffer {
     const e = events[i]!;
     if (i > 0) json += ',';
     json +=
-      `{"l":${e.lsn},"i":"${e.id}","t":${e.timestampUs},"y":${JSON.stringify(e.eventType)},` +
-      `"e":${JSON.stringify(e.entityId)},"n":${JSON.stringify(e.tenantId)},"v":${e.version},` +
+      `{"l":${e.lsn},"i":"${e.id}","t":${e.timestampUs},"y":${jsonString(e.eventType)},` +
+      `"e":${jsonString(e.entityId)},"n":${jsonString(e.tenantId)},"v":${e.version},` +
       `"p":${e.payloadJson},"m":${e.metadataJson ?? 'null'}}`;
   }
   json += ']';
