@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { CoreConfig } from '../config';
 import { createHttpApp } from '../http/app';
+import type { CoreModule, CoreModuleDeps } from './coreModule';
 import type { HttpContext } from '../http/context';
 import { CoreMetrics } from '../metrics/coreMetrics';
 import { EntitySnapshotsProjection } from '../projections/entitySnapshots';
@@ -91,6 +92,11 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     }
   }
 
+  const ingest = { store, metrics, limits: { maxEventBytes: config.maxEventBytes }, maxBatchEvents: config.maxBatchEvents };
+  const moduleDeps: CoreModuleDeps = { config, logger, store, metrics, projections, entitySnapshots, ingest };
+  // Subsystems, one line each (see app/coreModule.ts).
+  const modules: CoreModule[] = [];
+
   const ctx: HttpContext = {
     config,
     version: CORE_VERSION,
@@ -100,10 +106,11 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     metrics,
     projections,
     entitySnapshots,
-    ingest: { store, metrics, limits: { maxEventBytes: config.maxEventBytes }, maxBatchEvents: config.maxBatchEvents },
+    ingest,
     ingestedSinceStart: () => ingested,
   };
-  const server = http.createServer(createHttpApp(ctx));
+  const server = http.createServer(createHttpApp(ctx, modules));
+  for (const module of modules) module.attach?.(server);
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 120_000;
@@ -136,6 +143,9 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
       await Promise.race([closed, timeout]);
       clearInterval(sweep);
       server.closeAllConnections();
+      for (const module of [...modules].reverse()) {
+        await module.close?.().catch((err: unknown) => logger.warn({ err, module: module.name }, 'module failed to close'));
+      }
       await store.close();
       logger.info('shutdown complete');
     })());

@@ -1,4 +1,5 @@
 import express, { type Express } from 'express';
+import type { CoreModule } from '../app/coreModule';
 import type { HttpContext } from './context';
 import { errorHandler, notFound } from './middleware/errorHandler';
 import { httpMetrics } from './middleware/httpMetrics';
@@ -8,7 +9,7 @@ import { eventRoutes } from './routes/events';
 import { healthRoutes } from './routes/health';
 
 /** The core's Express app. Routes are thin: they parse, call the engine or a service, answer. */
-export function createHttpApp(ctx: HttpContext): Express {
+export function createHttpApp(ctx: HttpContext, modules: readonly CoreModule[] = []): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
@@ -18,6 +19,7 @@ export function createHttpApp(ctx: HttpContext): Express {
   healthRoutes(app, ctx);
   eventRoutes(app, ctx);
   entityRoutes(app, ctx);
+  for (const module of modules) module.routes?.(app);
   app.use(notFound);
   app.use(errorHandler);
   return app;

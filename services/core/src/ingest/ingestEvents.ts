@@ -1,5 +1,5 @@
 import { AllSourceError, isAllSourceError } from '@allsource/errors';
-import type { StoredEvent } from '../events/storedEvent';
+import type { NewEvent, StoredEvent } from '../events/storedEvent';
 import { toNewEvent, type EventLimits } from '../events/validation';
 import type { CoreMetrics, IngestErrorReason } from '../metrics/coreMetrics';
 import type { EventStore } from '../storage/eventStore';
@@ -9,6 +9,11 @@ export interface IngestDeps {
   metrics: CoreMetrics;
   limits: EventLimits;
   maxBatchEvents: number;
+  /**
+   * Checks payloads before anything is stored (the schema registry sets it); throws an
+   * AllSourceError (VALIDATION_FAILED → 422) to reject the whole request.
+   */
+  payloadValidator?: (events: readonly NewEvent[]) => void;
 }
 
 function reasonOf(err: unknown): IngestErrorReason {
@@ -41,6 +46,7 @@ export async function ingestEvents(deps: IngestDeps, body: unknown, mode: 'singl
       mode === 'single'
         ? [toNewEvent(body, deps.limits)]
         : batchEvents(body, deps.maxBatchEvents).map((b, i) => toNewEvent(b, deps.limits, `events[${i}]: `));
+    deps.payloadValidator?.(events);
     const stored = await deps.store.append(events);
     deps.metrics.recordIngest(
       stored.map((e) => e.eventType),
