@@ -105,7 +105,7 @@ function bench() {
 }
 
 // [command that must exist, Debian package providing it]
-const SYSTEM_TEST_PACKAGES = [];
+const SYSTEM_TEST_PACKAGES = [['promtool', 'prometheus']];
 
 const commands = { start, test, bench, install, build };
 const command = commands[process.argv[2]];

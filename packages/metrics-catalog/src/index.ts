@@ -2,3 +2,4 @@ export * from './buckets';
 export * from './catalog';
 export * from './labelCap';
 export * from './createMetrics';
+export * from './lintExceptions';
