@@ -24,6 +24,14 @@ export interface CoreConfig {
   rowGroupSize: number;
   segmentCacheBytes: number;
   maxOpenSegments: number;
+  /** Compaction: automatic pass every this many ms (0: only on POST /api/v1/compaction/trigger). */
+  compactionIntervalMs: number;
+  /** Compaction: only segment files smaller than this (bytes) are merged. */
+  compactionSmallSegmentBytes: number;
+  /** Compaction: a merged segment is built from at most this many bytes of input files. */
+  compactionTargetBytes: number;
+  /** Compaction: a run merges at least this many adjacent small segments. */
+  compactionMinFiles: number;
 
   maxBodyBytes: number;
   maxBatchEvents: number;
@@ -32,9 +40,86 @@ export interface CoreConfig {
   maxEntityHistory: number;
   entitySnapshotCacheEntries: number;
 
+  /** Projections: most keys one GET /api/v1/projections/:name/state page holds (also its default `limit`). */
+  projectionStateMaxKeys: number;
+  /** Projections: most JSON bytes of state one state answer holds (a page stops early; a single larger value → 413). */
+  projectionStateMaxBytes: number;
+
+  /** Replay: replays running at once (more → 429). */
+  replayMaxConcurrent: number;
+  /** Replay: replay records kept (finished ones beyond it are dropped, oldest first). */
+  replayMaxRecords: number;
+  /** Replay: events read per chunk when a request gives no `config.batch_size`. */
+  replayBatchSize: number;
+  /** Replay: largest `config.batch_size` a request may ask for (more → 400). */
+  replayMaxBatchSize: number;
+
+  /** Snapshots: an automatic snapshot when an entity's version crosses a multiple of this (0: off). */
+  snapshotEveryEvents: number;
+  /** Snapshots: an automatic snapshot when an event arrives for an entity whose latest snapshot is older than this (0: off). */
+  snapshotMaxAgeMs: number;
+  /** Snapshots kept per entity (the one covering the fewest events is dropped first). */
+  snapshotMaxPerEntity: number;
+  /** Snapshots kept in all (the oldest created is dropped first). */
+  snapshotMaxTotal: number;
+  /** Bytes of snapshot state (JSON) kept in all, in memory and on disk (the oldest created is dropped first). */
+  snapshotMaxTotalBytes: number;
+  /** Largest state (JSON bytes) one snapshot may hold; a larger manual snapshot is refused with 413. */
+  snapshotMaxStateBytes: number;
+  /** Entities waiting for an automatic snapshot; past it, requests are dropped (and counted). */
+  snapshotQueueMax: number;
+
+  /** Analytics: most index entries one analytics request may scan (more → 400 asking for narrower filters). */
+  analyticsMaxScanEvents: number;
+  /** Analytics: most buckets one frequency answer may hold (more → 400 asking for a larger window). */
+  analyticsMaxBuckets: number;
+
   metricsEnabled: boolean;
   eventTypeLabelLimit: number;
   labelValueLimit: number;
+
+  /** Schema registry: ingest enforcement for every subject that has a schema (`all`) or only per subject (`off`). */
+  schemaEnforcement: 'off' | 'all';
+  /** Schema registry: most subjects (more → 400). */
+  schemaMaxSubjects: number;
+  /** Schema registry: most versions per subject (more → 400). */
+  schemaMaxVersionsPerSubject: number;
+  /** Schema registry: largest schema (JSON bytes) one version may hold (more → 413). */
+  schemaMaxSchemaBytes: number;
+  /** Schema registry: JSON bytes of all schema versions kept, in memory and on disk (more → 400). */
+  schemaMaxTotalBytes: number;
+  /** Schema registry: compiled validators kept (least recently used dropped first, recompiled on demand). */
+  schemaValidatorCacheEntries: number;
+  /** Schema registry: registrations and setting changes waiting to be written (more → 503). */
+  schemaMaxPendingWrites: number;
+  /** Schema registry: most validation errors reported for one payload. */
+  schemaMaxErrors: number;
+
+  /** Stream pipelines: most pipelines registered at once (more → 429). */
+  pipelineMax: number;
+  /** Most operators in one pipeline (more → 400). */
+  pipelineMaxOperators: number;
+  /** Most groups one reduce/window operator keeps (over its open windows); more fold into `__other__`. */
+  pipelineMaxGroups: number;
+  /** Closed windows kept per window operator for /results (oldest dropped first). */
+  pipelineMaxClosedWindows: number;
+  /** Latest pipeline outputs kept per pipeline for /results (0: none). */
+  pipelineRecentOutputs: number;
+  /** How long after its end (event time, or wall clock when results are read) a window stays open for late events. */
+  pipelineWindowLatenessMs: number;
+  /** Entity states kept for pipeline `enrich` operators that read entities (LRU). */
+  pipelineEnrichCacheEntries: number;
+
+  /** WebSocket live stream (GET /api/v1/events/stream): connections above this are refused with 503. */
+  wsMaxConnections: number;
+  /**
+   * Bytes of earlier frames still waiting to be sent to one WebSocket client when new events
+   * arrive, above which it is closed as a slow consumer (1013). One commit group is always queued
+   * in full, so a client may briefly hold this plus one group.
+   */
+  wsMaxBufferedBytes: number;
+  /** Ping interval; a client that has not answered the previous ping is terminated. */
+  wsHeartbeatIntervalMs: number;
 }
 
 const MiB = 1024 * 1024;
@@ -57,6 +142,10 @@ export const DEFAULTS: CoreConfig = {
   rowGroupSize: 1024,
   segmentCacheBytes: 128 * MiB,
   maxOpenSegments: 256,
+  compactionIntervalMs: 300_000,
+  compactionSmallSegmentBytes: 4 * MiB,
+  compactionTargetBytes: 64 * MiB,
+  compactionMinFiles: 2,
 
   maxBodyBytes: 16 * MiB,
   maxBatchEvents: 10_000,
@@ -65,9 +154,49 @@ export const DEFAULTS: CoreConfig = {
   maxEntityHistory: 10_000,
   entitySnapshotCacheEntries: 10_000,
 
+  projectionStateMaxKeys: 1000,
+  projectionStateMaxBytes: 4 * MiB,
+
+  replayMaxConcurrent: 4,
+  replayMaxRecords: 100,
+  replayBatchSize: 1000,
+  replayMaxBatchSize: 10_000,
+
+  snapshotEveryEvents: 100,
+  snapshotMaxAgeMs: 3_600_000,
+  snapshotMaxPerEntity: 10,
+  snapshotMaxTotal: 100_000,
+  snapshotMaxTotalBytes: 256 * MiB,
+  snapshotMaxStateBytes: 16 * MiB,
+  snapshotQueueMax: 10_000,
+
+  analyticsMaxScanEvents: 5_000_000,
+  analyticsMaxBuckets: 10_000,
+
   metricsEnabled: true,
   eventTypeLabelLimit: 1000,
   labelValueLimit: 200,
+
+  schemaEnforcement: 'off',
+  schemaMaxSubjects: 10_000,
+  schemaMaxVersionsPerSubject: 1000,
+  schemaMaxSchemaBytes: 256 * 1024,
+  schemaMaxTotalBytes: 256 * MiB,
+  schemaValidatorCacheEntries: 1000,
+  schemaMaxPendingWrites: 64,
+  schemaMaxErrors: 100,
+
+  pipelineMax: 100,
+  pipelineMaxOperators: 32,
+  pipelineMaxGroups: 10_000,
+  pipelineMaxClosedWindows: 100,
+  pipelineRecentOutputs: 10,
+  pipelineWindowLatenessMs: 5000,
+  pipelineEnrichCacheEntries: 10_000,
+
+  wsMaxConnections: 1000,
+  wsMaxBufferedBytes: 4 * MiB,
+  wsHeartbeatIntervalMs: 30_000,
 };
 
 type Env = Record<string, string | undefined>;
@@ -121,6 +250,10 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     rowGroupSize: int(env, 'ROW_GROUP_SIZE', d.rowGroupSize, 16, 1_000_000),
     segmentCacheBytes: int(env, 'SEGMENT_CACHE_BYTES', d.segmentCacheBytes, 0),
     maxOpenSegments: int(env, 'MAX_OPEN_SEGMENTS', d.maxOpenSegments, 1),
+    compactionIntervalMs: int(env, 'COMPACTION_INTERVAL_MS', d.compactionIntervalMs, 0, 2_147_483_647),
+    compactionSmallSegmentBytes: int(env, 'COMPACTION_SMALL_SEGMENT_BYTES', d.compactionSmallSegmentBytes, 1),
+    compactionTargetBytes: int(env, 'COMPACTION_TARGET_BYTES', d.compactionTargetBytes, 1),
+    compactionMinFiles: int(env, 'COMPACTION_MIN_FILES', d.compactionMinFiles, 2, 100_000),
 
     maxBodyBytes: int(env, 'MAX_BODY_BYTES', d.maxBodyBytes, 1024),
     maxBatchEvents: int(env, 'MAX_BATCH_EVENTS', d.maxBatchEvents, 1),
@@ -129,8 +262,48 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     maxEntityHistory: int(env, 'MAX_ENTITY_HISTORY', d.maxEntityHistory, 1),
     entitySnapshotCacheEntries: int(env, 'ENTITY_SNAPSHOT_CACHE_ENTRIES', d.entitySnapshotCacheEntries, 1),
 
+    projectionStateMaxKeys: int(env, 'PROJECTION_STATE_MAX_KEYS', d.projectionStateMaxKeys, 1, 1_000_000),
+    projectionStateMaxBytes: int(env, 'PROJECTION_STATE_MAX_BYTES', d.projectionStateMaxBytes, 1024),
+
+    replayMaxConcurrent: int(env, 'REPLAY_MAX_CONCURRENT', d.replayMaxConcurrent, 1, 1000),
+    replayMaxRecords: int(env, 'REPLAY_MAX_RECORDS', d.replayMaxRecords, 1, 100_000),
+    replayBatchSize: int(env, 'REPLAY_BATCH_SIZE', d.replayBatchSize, 1, 1_000_000),
+    replayMaxBatchSize: int(env, 'REPLAY_MAX_BATCH_SIZE', d.replayMaxBatchSize, 1, 1_000_000),
+
+    snapshotEveryEvents: int(env, 'SNAPSHOT_EVERY_EVENTS', d.snapshotEveryEvents, 0),
+    snapshotMaxAgeMs: int(env, 'SNAPSHOT_MAX_AGE_MS', d.snapshotMaxAgeMs, 0),
+    snapshotMaxPerEntity: int(env, 'SNAPSHOT_MAX_PER_ENTITY', d.snapshotMaxPerEntity, 1, 10_000),
+    snapshotMaxTotal: int(env, 'SNAPSHOT_MAX_TOTAL', d.snapshotMaxTotal, 1),
+    snapshotMaxTotalBytes: int(env, 'SNAPSHOT_MAX_TOTAL_BYTES', d.snapshotMaxTotalBytes, 1024),
+    snapshotMaxStateBytes: int(env, 'SNAPSHOT_MAX_STATE_BYTES', d.snapshotMaxStateBytes, 2),
+    snapshotQueueMax: int(env, 'SNAPSHOT_QUEUE_MAX', d.snapshotQueueMax, 1),
+
+    analyticsMaxScanEvents: int(env, 'ANALYTICS_MAX_SCAN_EVENTS', d.analyticsMaxScanEvents, 1),
+    analyticsMaxBuckets: int(env, 'ANALYTICS_MAX_BUCKETS', d.analyticsMaxBuckets, 1, 10_000_000),
+
     metricsEnabled: bool(env, 'METRICS_ENABLED', d.metricsEnabled),
     eventTypeLabelLimit: int(env, 'EVENT_TYPE_LABEL_LIMIT', d.eventTypeLabelLimit, 1),
     labelValueLimit: int(env, 'LABEL_VALUE_LIMIT', d.labelValueLimit, 1),
+
+    schemaEnforcement: oneOf(env, 'SCHEMA_ENFORCEMENT', d.schemaEnforcement, ['off', 'all']),
+    schemaMaxSubjects: int(env, 'SCHEMA_MAX_SUBJECTS', d.schemaMaxSubjects, 1),
+    schemaMaxVersionsPerSubject: int(env, 'SCHEMA_MAX_VERSIONS_PER_SUBJECT', d.schemaMaxVersionsPerSubject, 1, 1_000_000),
+    schemaMaxSchemaBytes: int(env, 'SCHEMA_MAX_SCHEMA_BYTES', d.schemaMaxSchemaBytes, 64),
+    schemaMaxTotalBytes: int(env, 'SCHEMA_MAX_TOTAL_BYTES', d.schemaMaxTotalBytes, 1024),
+    schemaValidatorCacheEntries: int(env, 'SCHEMA_VALIDATOR_CACHE_ENTRIES', d.schemaValidatorCacheEntries, 1),
+    schemaMaxPendingWrites: int(env, 'SCHEMA_MAX_PENDING_WRITES', d.schemaMaxPendingWrites, 1),
+    schemaMaxErrors: int(env, 'SCHEMA_MAX_ERRORS', d.schemaMaxErrors, 1, 10_000),
+
+    pipelineMax: int(env, 'PIPELINE_MAX', d.pipelineMax, 1, 100_000),
+    pipelineMaxOperators: int(env, 'PIPELINE_MAX_OPERATORS', d.pipelineMaxOperators, 1, 1000),
+    pipelineMaxGroups: int(env, 'PIPELINE_MAX_GROUPS', d.pipelineMaxGroups, 1, 10_000_000),
+    pipelineMaxClosedWindows: int(env, 'PIPELINE_MAX_CLOSED_WINDOWS', d.pipelineMaxClosedWindows, 0, 100_000),
+    pipelineRecentOutputs: int(env, 'PIPELINE_RECENT_OUTPUTS', d.pipelineRecentOutputs, 0, 1000),
+    pipelineWindowLatenessMs: int(env, 'PIPELINE_WINDOW_LATENESS_MS', d.pipelineWindowLatenessMs, 0, 86_400_000),
+    pipelineEnrichCacheEntries: int(env, 'PIPELINE_ENRICH_CACHE_ENTRIES', d.pipelineEnrichCacheEntries, 1, 10_000_000),
+
+    wsMaxConnections: int(env, 'WS_MAX_CONNECTIONS', d.wsMaxConnections, 1),
+    wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', d.wsMaxBufferedBytes, 1024),
+    wsHeartbeatIntervalMs: int(env, 'WS_HEARTBEAT_INTERVAL_MS', d.wsHeartbeatIntervalMs, 100),
   };
 }

@@ -4,3 +4,5 @@ export * from './config';
 export * from './storage/eventStore';
 export type { NewEvent, StoredEvent } from './events/storedEvent';
 export { createLogger } from './logging/logger';
+export * from './projections/defineProjection';
+export type { Projection } from './projections/projection';

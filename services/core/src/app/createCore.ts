@@ -1,16 +1,24 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { createAnalyticsModule } from '../analytics/analyticsModule';
 import type { CoreConfig } from '../config';
+import { compactionModule } from '../compaction/compactionModule';
 import { createHttpApp } from '../http/app';
 import type { CoreModule, CoreModuleDeps } from './coreModule';
 import type { HttpContext } from '../http/context';
 import { CoreMetrics } from '../metrics/coreMetrics';
+import { createPipelinesModule } from '../pipelines/pipelinesModule';
 import { EntitySnapshotsProjection } from '../projections/entitySnapshots';
 import { EventCountersProjection } from '../projections/eventCounters';
 import { ProjectionManager } from '../projections/projectionManager';
+import type { Projection } from '../projections/projection';
+import { projectionsModule } from '../projections/projectionsModule';
+import { createSnapshotsModule } from '../snapshots/snapshotsModule';
 import { EventStore } from '../storage/eventStore';
 import type { FileSystem } from '../storage/fs/fileSystem';
+import { schemaRegistryModule } from '../schemas/schemaModule';
+import { eventStreamModule } from '../stream/eventStream';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const CORE_VERSION: string = (require('../../package.json') as { version: string }).version;
@@ -29,6 +37,8 @@ export interface CoreInstance {
 export interface CreateCoreOptions {
   logger: Logger;
   fs?: FileSystem;
+  /** Code-defined projections (see projections/defineProjection.ts), fed like the built-in ones. */
+  extraProjections?: readonly Projection[];
 }
 
 /** Composition root: builds the store, metrics, projections and HTTP server, and starts listening. */
@@ -79,6 +89,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   const entitySnapshots = new EntitySnapshotsProjection(store, config.entitySnapshotCacheEntries);
   projections.register(entitySnapshots);
   projections.register(new EventCountersProjection());
+  for (const projection of options.extraProjections ?? []) projections.register(projection);
   let ingested = 0;
   store.onCommit((events) => {
     ingested += events.length;
@@ -95,7 +106,15 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   const ingest = { store, metrics, limits: { maxEventBytes: config.maxEventBytes }, maxBatchEvents: config.maxBatchEvents };
   const moduleDeps: CoreModuleDeps = { config, logger, store, metrics, projections, entitySnapshots, ingest };
   // Subsystems, one line each (see app/coreModule.ts).
-  const modules: CoreModule[] = [];
+  const modules: CoreModule[] = [
+    await schemaRegistryModule(moduleDeps),
+    projectionsModule(moduleDeps),
+    compactionModule(moduleDeps),
+    eventStreamModule(moduleDeps),
+    await createSnapshotsModule(moduleDeps),
+    await createPipelinesModule(moduleDeps),
+    createAnalyticsModule(moduleDeps),
+  ];
 
   const ctx: HttpContext = {
     config,

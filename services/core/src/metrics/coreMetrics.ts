@@ -84,6 +84,10 @@ export class CoreMetrics {
     const misses = this.m.counter('allsource_segment_cache_misses_total');
     const corruptions = this.m.counter('allsource_wal_corruptions_total');
     const truncated = this.m.counter('allsource_wal_bytes_truncated_total');
+    const compactions = this.m.counter('allsource_compactions_total');
+    const compactionDuration = this.m.histogram('allsource_compaction_duration_seconds');
+    const compactionFiles = this.m.counter('allsource_compaction_files_merged');
+    const compactionSaved = this.m.counter('allsource_compaction_bytes_saved');
     return {
       onGroupCommit: (appends, _bytes, seconds) => {
         fsync.observe(seconds);
@@ -100,6 +104,12 @@ export class CoreMetrics {
           corruptions.inc({ kind: c.kind });
           truncated.inc(c.bytesCut);
         }
+      },
+      onCompaction: (result) => {
+        compactions.inc();
+        compactionDuration.observe(result.durationMs / 1000);
+        compactionFiles.inc(result.filesCompacted);
+        if (result.bytesSaved > 0) compactionSaved.inc(result.bytesSaved);
       },
     };
   }

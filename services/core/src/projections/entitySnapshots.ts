@@ -1,5 +1,5 @@
 import type { StoredEvent } from '../events/storedEvent';
-import { emptyState, foldEntity, mergeInto, type EntityStateObject } from '../query/entityState';
+import { emptyState, foldEntity, mergeInto, type EntityStateObject, type SnapshotLookup } from '../query/entityState';
 import type { EventStore } from '../storage/eventStore';
 import type { Projection } from './projection';
 
@@ -16,6 +16,11 @@ interface Entry {
 export class EntitySnapshotsProjection implements Projection {
   readonly name = 'entity_snapshots';
   private cache = new Map<string, Entry>();
+  /**
+   * Stored entity states that folds may start from (set by the snapshots module); the entity
+   * state route uses it too. Never changes an answer, only how much is read to compute it.
+   */
+  snapshotLookup: SnapshotLookup | undefined;
 
   constructor(
     private readonly store: EventStore,
@@ -34,13 +39,30 @@ export class EntitySnapshotsProjection implements Projection {
     entry.version = event.version;
   }
 
+  /**
+   * Without a key: a summary (the states are per entity and folded on demand, so they are not
+   * listed). With an entity id: its merged state (folded from the store when not cached), or
+   * undefined when the entity has no events.
+   */
   state(key?: string): unknown {
-    if (key === undefined) return { cached_entities: this.cache.size, max_entries: this.maxEntries };
-    return this.cache.get(key)?.state;
+    if (key === undefined) {
+      return { total_entities: this.store.index.entities.size, cached_entities: this.cache.size, max_entries: this.maxEntries };
+    }
+    return this.snapshot(key);
   }
 
   reset(): void {
     this.cache = new Map();
+  }
+
+  /** A fresh, empty cache over the same store: a replay into it leaves every state to be folded again. */
+  fork(): EntitySnapshotsProjection {
+    return new EntitySnapshotsProjection(this.store, this.maxEntries);
+  }
+
+  adopt(rebuilt: Projection): void {
+    if (!(rebuilt instanceof EntitySnapshotsProjection)) throw new TypeError('entity_snapshots can only adopt a fork of itself');
+    this.cache = rebuilt.cache;
   }
 
   /** The current merged state of an entity, or undefined when it has no events. */
@@ -51,7 +73,7 @@ export class EntitySnapshotsProjection implements Projection {
       this.cache.set(entityId, cached);
       return cached.state;
     }
-    const fold = await foldEntity(this.store, entityId, undefined, 0);
+    const fold = await foldEntity(this.store, entityId, undefined, 0, this.snapshotLookup);
     if (!fold) return undefined;
     // Cache only when no event of the entity arrived while we were reading.
     if (this.store.index.versionOf(entityId) === fold.eventCount && !this.cache.has(entityId)) {

@@ -15,7 +15,20 @@ export class EventCountersProjection implements Projection {
     return Object.fromEntries(this.counts);
   }
 
+  keys(): Iterable<string> {
+    return this.counts.keys();
+  }
+
   reset(): void {
     this.counts = new Map();
+  }
+
+  fork(): EventCountersProjection {
+    return new EventCountersProjection();
+  }
+
+  adopt(rebuilt: Projection): void {
+    if (!(rebuilt instanceof EventCountersProjection)) throw new TypeError('event_counters can only adopt a fork of itself');
+    this.counts = rebuilt.counts;
   }
 }

@@ -329,6 +329,38 @@ describe('EventStore recovery', () => {
   });
 });
 
+describe('EventStore with an unreadable segment', () => {
+  it('keeps the segment, never reuses its LSNs and never loses later acknowledged events', async () => {
+    const dataDir = await freshDir();
+    let store = await open(dataDir);
+    await appendEach(store, variedEvents(30, 'first'));
+    await store.flush();
+    const [segment] = await parquetFiles(dataDir);
+    await appendEach(store, variedEvents(5, 'tail'));
+    await closeStore(store, false);
+
+    // Bit rot: the segment's footer is gone.
+    await truncate(path.join(dataDir, 'segments', segment!), 100);
+    store = await open(dataDir);
+    expect(store.recovery.segmentErrors.map((e) => e.file)).toEqual([segment]);
+    expect(store.index.count).toBe(5);
+    const acknowledged = await appendEach(store, variedEvents(7, 'after'));
+    expect(Math.min(...acknowledged.map((e) => e.lsn))).toBeGreaterThan(35);
+    await closeStore(store, false); // as after kill -9: the new events are only in the WAL
+
+    store = await open(dataDir);
+    const ids = new Set((await readAll(store)).map((e) => e.id));
+    for (const e of acknowledged) expect(ids.has(e.id)).toBe(true);
+    await store.flush(); // a later flush rewrites the manifest: the bad segment must stay listed
+    await closeStore(store, true);
+    store = await open(dataDir);
+    expect(await parquetFiles(dataDir)).toContain(segment);
+    expect(store.recovery.orphanFilesRemoved).not.toContain(segment);
+    expect(store.index.count).toBe(12);
+    await closeStore(store, true);
+  });
+});
+
 describe('EventStore close', () => {
   /** Files under `dir` this process still has open (Linux: /proc/self/fd). */
   async function openFilesUnder(dir: string): Promise<string[]> {
@@ -474,6 +506,26 @@ describe('EventStore appends', () => {
     }
     expect(maxSeen).toBeGreaterThan(0);
     for (const e of written.slice(0, 50)) expect(await reopened.getById(e.id)).toEqual(e);
+  });
+});
+
+describe('EventStore concurrent segment reads', () => {
+  it('serves concurrent reads over more segments than it keeps open (a closed file is never freed under a read)', async () => {
+    const dir = await freshDir();
+    const store = await open(dir, { rowGroupSize: 16, maxOpenSegments: 2, segmentCacheBytes: 32 * 1024 });
+    const written: StoredEvent[] = [];
+    for (let s = 0; s < 12; s++) {
+      written.push(...(await store.append(variedEvents(30, `s${s}`))));
+      await store.flush();
+    }
+    expect(store.stats().parquetFiles).toBe(12);
+    const readers = Array.from({ length: 4 }, async (_, r) => {
+      for (let round = 0; round < 15; round++) {
+        const positions = Array.from({ length: 25 }, (_, i) => (i * 97 + round * 31 + r * 13) % written.length);
+        expect(await store.readPositions(positions)).toEqual(positions.map((p) => written[p]));
+      }
+    });
+    await Promise.all(readers);
   });
 });
 

@@ -22,6 +22,63 @@ const silentLogger: EngineLogger = { info: () => undefined, warn: () => undefine
 export interface StoreObserver extends WalObserver, SegmentReaderObserver {
   onFlush?(events: number, bytes: number, seconds: number): void;
   onRecovery?(report: RecoveryReport): void;
+  /** A compaction pass that merged at least one run of segments. */
+  onCompaction?(result: CompactionResult): void;
+}
+
+/** Which segments a compaction merges. */
+export interface CompactionOptions {
+  /** Only segments smaller than this (bytes on disk) are merged. */
+  smallSegmentBytes: number;
+  /** A merged segment is built from at most this many bytes of input segments. */
+  targetBytes: number;
+  /** A run merges at least this many adjacent segments (at least 2). */
+  minFiles: number;
+}
+
+const MiB = 1024 * 1024;
+
+export const DEFAULT_COMPACTION_OPTIONS: Readonly<CompactionOptions> = Object.freeze({
+  smallSegmentBytes: 4 * MiB,
+  targetBytes: 64 * MiB,
+  minFiles: 2,
+});
+
+/** What one compaction pass did (zeros when nothing qualified). */
+export interface CompactionResult {
+  /** Input segment files merged away. */
+  filesCompacted: number;
+  /** Merged segment files written. */
+  segmentsCreated: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  /** Sum of each merged run's saving (bytes before − after) where positive. */
+  bytesSaved: number;
+  eventsCompacted: number;
+  /** Wall time of the pass (fractional milliseconds). */
+  durationMs: number;
+}
+
+/** Compaction totals since the store was opened. */
+export interface CompactionTotals {
+  /** Passes that merged at least one run. */
+  compactions: number;
+  filesCompacted: number;
+  segmentsCreated: number;
+  bytesBefore: number;
+  bytesAfter: number;
+  eventsCompacted: number;
+  /** Sum of each merged run's saving (bytes before − after) where positive. */
+  spaceSavedBytes: number;
+  lastDurationMs: number;
+  /** Epoch milliseconds of the end of the last pass that merged something. */
+  lastCompactedAt: number | undefined;
+  failures: number;
+  lastError: string | undefined;
+  /** A pass is running or waiting for the running one. */
+  running: boolean;
+  /** Replaced segment files still waiting for in-flight reads before they are deleted. */
+  pendingDeletions: number;
 }
 
 export interface EventStoreOptions {
@@ -89,10 +146,40 @@ export class EventStore {
   private readonly wal: WriteAheadLog;
   private readonly reader: SegmentReader;
   private readonly writerPool = new ParquetWriterPool();
+  /** A separate worker for compaction (so flushes never queue behind a merge), stopped after each pass. */
+  private readonly compactionPool = new ParquetWriterPool();
   private readonly segmentsDir: string;
   private manifest: Manifest;
-  /** Segment number (as stored in the index) → file name. */
+  /** Segment number (as stored in the index) → file name. Numbers are never reused. */
   private readonly segmentFiles: string[] = [];
+  /** Segment number → index position of its first row, and its row count (rows are contiguous). */
+  private readonly segmentStart: number[] = [];
+  private readonly segmentRows: number[] = [];
+  private readonly segmentByFile = new Map<string, number>();
+  /** Segment number → reads in flight on it; a replaced segment is deleted once this is 0. */
+  private readonly segmentReaders: number[] = [];
+  /** Segments replaced by a compaction whose files wait for their reads to end. */
+  private readonly retiredSegments = new Set<number>();
+  /** Serialises manifest changes (flush and compaction). */
+  private manifestLock: Promise<void> = Promise.resolve();
+  /** Serialises compaction passes. */
+  private compactionChain: Promise<unknown> = Promise.resolve();
+  private compactionsWaiting = 0;
+  private readonly compactionTotals: CompactionTotals = {
+    compactions: 0,
+    filesCompacted: 0,
+    segmentsCreated: 0,
+    bytesBefore: 0,
+    bytesAfter: 0,
+    eventsCompacted: 0,
+    spaceSavedBytes: 0,
+    lastDurationMs: 0,
+    lastCompactedAt: undefined,
+    failures: 0,
+    lastError: undefined,
+    running: false,
+    pendingDeletions: 0,
+  };
 
   /** Events committed but not yet in a segment; buffer[i] is at index position bufferStart + i. */
   private buffer: StoredEvent[] = [];
@@ -268,15 +355,26 @@ export class EventStore {
       } else {
         bySegment ??= new Map();
         let group = bySegment.get(segment);
-        if (!group) bySegment.set(segment, (group = { slots: [], rows: [] }));
+        if (!group) {
+          bySegment.set(segment, (group = { slots: [], rows: [] }));
+          // Taken in the same tick the location was read: a compaction cannot delete the file
+          // under this read (it waits for the count to drop to 0).
+          this.segmentReaders[segment]!++;
+        }
         group.slots.push(i);
         group.rows.push(this.index.rowOf[pos]!);
       }
     }
     if (bySegment) {
-      for (const [segment, group] of bySegment) {
-        const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows);
-        for (let k = 0; k < events.length; k++) out[group.slots[k]!] = events[k]!;
+      try {
+        for (const [segment, group] of bySegment) {
+          const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows);
+          for (let k = 0; k < events.length; k++) out[group.slots[k]!] = events[k]!;
+        }
+      } finally {
+        for (const segment of bySegment.keys()) {
+          if (--this.segmentReaders[segment]! === 0 && this.retiredSegments.has(segment)) void this.deleteSegmentFile(segment);
+        }
       }
     }
     return out;
@@ -337,11 +435,257 @@ export class EventStore {
     return this.flushing;
   }
 
+  /**
+   * Merge runs of adjacent small segments into larger ones. A run is at least `minFiles`
+   * segments next to each other in the manifest (LSN order, index positions contiguous), each
+   * smaller than `smallSegmentBytes`, together at most `targetBytes`. Per run: the merged file is
+   * written durably, the manifest is swapped (the run's entries replaced by one, generation =
+   * max + 1, `flushedLsn` unchanged), the index switched, then the old files are deleted once no
+   * read uses them. A crash at any point leaves either the old files or the merged one in the
+   * manifest; the other side is an orphan that recovery removes. Passes run one at a time: a
+   * call made while one runs waits for it, then runs its own.
+   */
+  compact(options: Partial<CompactionOptions> = {}): Promise<CompactionResult> {
+    const opts: CompactionOptions = { ...DEFAULT_COMPACTION_OPTIONS, ...options };
+    if (!(opts.minFiles >= 2) || !(opts.smallSegmentBytes >= 1) || !(opts.targetBytes >= 1)) {
+      return Promise.reject(new AllSourceError('INVALID_INPUT', 'compaction needs minFiles >= 2 and positive byte bounds'));
+    }
+    if (this.closed) return Promise.reject(new AllSourceError('STORAGE_UNAVAILABLE', 'the store is shutting down'));
+    this.compactionsWaiting++;
+    const pass = this.compactionChain.then(() => this.compactPass(opts)).finally(() => this.compactionsWaiting--);
+    this.compactionChain = pass.catch(() => undefined);
+    return pass;
+  }
+
+  /** Compaction totals since the store was opened. */
+  compactionStats(): CompactionTotals {
+    return { ...this.compactionTotals, running: this.compactionsWaiting > 0, pendingDeletions: this.retiredSegments.size };
+  }
+
+  private async compactPass(opts: CompactionOptions): Promise<CompactionResult> {
+    const started = performance.now();
+    const result: CompactionResult = {
+      filesCompacted: 0,
+      segmentsCreated: 0,
+      bytesBefore: 0,
+      bytesAfter: 0,
+      bytesSaved: 0,
+      eventsCompacted: 0,
+      durationMs: 0,
+    };
+    let failure: Error | undefined;
+    try {
+      for (const run of this.planCompaction(opts)) {
+        if (this.closed) break;
+        const merged = await this.compactRun(run);
+        if (!merged) break;
+        result.filesCompacted += run.length;
+        result.segmentsCreated++;
+        result.bytesBefore += merged.bytesBefore;
+        result.bytesAfter += merged.bytesAfter;
+        result.eventsCompacted += merged.events;
+        result.bytesSaved += Math.max(0, merged.bytesBefore - merged.bytesAfter);
+      }
+    } catch (err) {
+      failure = err as Error;
+    } finally {
+      // The merge worker's memory goes with it.
+      await this.compactionPool.close();
+    }
+    result.durationMs = performance.now() - started;
+    const totals = this.compactionTotals;
+    if (result.filesCompacted > 0) {
+      totals.compactions++;
+      totals.filesCompacted += result.filesCompacted;
+      totals.segmentsCreated += result.segmentsCreated;
+      totals.bytesBefore += result.bytesBefore;
+      totals.bytesAfter += result.bytesAfter;
+      totals.eventsCompacted += result.eventsCompacted;
+      totals.spaceSavedBytes += result.bytesSaved;
+      totals.lastDurationMs = result.durationMs;
+      totals.lastCompactedAt = Date.now();
+      this.log.info({ compaction: result }, 'compaction merged segments');
+      try {
+        this.opts.observer?.onCompaction?.(result);
+      } catch (err) {
+        this.log.error({ err }, 'compaction observer failed');
+      }
+    }
+    if (failure) {
+      if (this.closed) return result;
+      totals.failures++;
+      // A file system error is reported by its code (its message names server paths).
+      const code = (failure as NodeJS.ErrnoException).code;
+      totals.lastError = code ? `${code} (see the server log)` : failure.message;
+      this.log.error({ err: failure }, 'compaction failed; the segments it was merging stay as they were');
+      if (failure instanceof AllSourceError) throw failure;
+      throw new AllSourceError('STORAGE_UNAVAILABLE', `compaction failed: ${totals.lastError}`);
+    }
+    return result;
+  }
+
+  /** Runs of adjacent small segments to merge, in manifest order. */
+  private planCompaction(opts: CompactionOptions): SegmentInfo[][] {
+    const runs: SegmentInfo[][] = [];
+    let run: SegmentInfo[] = [];
+    let runBytes = 0;
+    const close = (): void => {
+      if (run.length >= opts.minFiles) runs.push(run);
+      run = [];
+      runBytes = 0;
+    };
+    for (const info of this.manifest.segments) {
+      const segment = this.segmentByFile.get(info.file);
+      if (segment === undefined || this.retiredSegments.has(segment) || info.bytes >= opts.smallSegmentBytes) {
+        close();
+        continue;
+      }
+      const prev = run[run.length - 1];
+      if (prev) {
+        const prevSegment = this.segmentByFile.get(prev.file)!;
+        const adjacent =
+          prev.lastLsn < info.firstLsn && this.segmentStart[prevSegment]! + this.segmentRows[prevSegment]! === this.segmentStart[segment]!;
+        if (!adjacent || runBytes + info.bytes > opts.targetBytes) close();
+      }
+      run.push(info);
+      runBytes += info.bytes;
+    }
+    close();
+    return runs;
+  }
+
+  /** Merge one run; undefined when the store closed before the manifest swap. */
+  private async compactRun(run: SegmentInfo[]): Promise<{ bytesBefore: number; bytesAfter: number; events: number } | undefined> {
+    const first = run[0]!;
+    const last = run[run.length - 1]!;
+    const olds = run.map((info) => this.segmentByFile.get(info.file)!);
+    let rows = 0;
+    let bytesBefore = 0;
+    let minTimestampUs = Number.POSITIVE_INFINITY;
+    let maxTimestampUs = Number.NEGATIVE_INFINITY;
+    let generation = 0;
+    for (let i = 0; i < run.length; i++) {
+      rows += this.segmentRows[olds[i]!]!;
+      bytesBefore += run[i]!.bytes;
+      minTimestampUs = Math.min(minTimestampUs, run[i]!.minTimestampUs);
+      maxTimestampUs = Math.max(maxTimestampUs, run[i]!.maxTimestampUs);
+      generation = Math.max(generation, run[i]!.generation + 1);
+    }
+
+    const merged = await this.compactionPool.merge(
+      run.map((info) => path.join(this.segmentsDir, info.file)),
+      { rowGroupSize: this.opts.rowGroupSize },
+    );
+    // The written bytes were read back: same rows, in LSN order, from the run's first to last.
+    if (
+      merged.rowsIn !== rows ||
+      merged.rows !== rows ||
+      !merged.ordered ||
+      merged.firstSequence !== first.firstLsn ||
+      merged.lastSequence !== last.lastLsn
+    ) {
+      throw new Error(
+        `merged segment check failed for ${first.file}..${last.file}: expected ${rows} rows (LSN ${first.firstLsn}..${last.lastLsn}), ` +
+          `read ${merged.rowsIn}, wrote ${merged.rows} (LSN ${merged.firstSequence}..${merged.lastSequence}, ordered ${merged.ordered})`,
+      );
+    }
+    if (this.closed) return undefined;
+
+    const file = await this.unusedSegmentName(first.firstLsn, last.lastLsn, generation);
+    const target = path.join(this.segmentsDir, file);
+    // Until the manifest names it, the merged file is an orphan that recovery would remove.
+    await this.fs.writeFileAtomic(target, merged.bytes);
+    const info: SegmentInfo = {
+      file,
+      firstLsn: first.firstLsn,
+      lastLsn: last.lastLsn,
+      events: rows,
+      bytes: merged.bytes.byteLength,
+      minTimestampUs,
+      maxTimestampUs,
+      generation,
+    };
+    const swapped = await this.withManifestLock(async () => {
+      const segments = this.manifest.segments;
+      const at = segments.findIndex((s) => s.file === first.file);
+      const stillThere = at >= 0 && run.every((s, i) => segments[at + i]?.file === s.file);
+      if (this.closed || !stillThere) return false;
+      const manifest: Manifest = { ...this.manifest, segments: [...segments.slice(0, at), info, ...segments.slice(at + run.length)] };
+      // A failure here may or may not have replaced the manifest on disk, so the merged file is
+      // kept either way (one of the two sets is an orphan at the next start).
+      await writeManifest(this.fs, this.segmentsDir, manifest);
+      this.manifest = manifest;
+      // The run's events occupy contiguous index positions: point them at the merged rows.
+      const start = this.segmentStart[olds[0]!]!;
+      const segment = this.registerSegment(file, start, rows);
+      for (let row = 0; row < rows; row++) this.index.setLocation(start + row, segment, row);
+      return true;
+    });
+    if (!swapped) {
+      await this.fs.unlink(target).catch(() => undefined);
+      if (this.closed) return undefined;
+      throw new Error(`segments ${first.file}..${last.file} changed during compaction`);
+    }
+    for (const segment of olds) {
+      this.retiredSegments.add(segment);
+      if (this.segmentReaders[segment] === 0) await this.deleteSegmentFile(segment);
+    }
+    return { bytesBefore, bytesAfter: merged.bytes.byteLength, events: rows };
+  }
+
+  /** Delete the file of a segment a compaction replaced (no read uses it any more). */
+  private async deleteSegmentFile(segment: number): Promise<void> {
+    if (!this.retiredSegments.delete(segment)) return;
+    const file = this.segmentFiles[segment]!;
+    this.segmentByFile.delete(file);
+    this.reader.forget(file);
+    try {
+      await this.fs.unlink(path.join(this.segmentsDir, file));
+    } catch (err) {
+      // Not in the manifest any more: recovery removes it at the next start.
+      this.log.warn({ err, file }, 'could not delete a compacted segment file; it is removed at the next start');
+    }
+  }
+
+  private registerSegment(file: string, start: number, rows: number): number {
+    const segment = this.segmentFiles.push(file) - 1;
+    this.segmentStart[segment] = start;
+    this.segmentRows[segment] = rows;
+    this.segmentReaders[segment] = 0;
+    this.segmentByFile.set(file, segment);
+    return segment;
+  }
+
+  /** A segment file name no live, retired or stray file has. */
+  private async unusedSegmentName(firstLsn: number, lastLsn: number, generation: number): Promise<string> {
+    let g = generation;
+    let file = segmentFileName(firstLsn, lastLsn, g);
+    while (this.segmentFiles.includes(file) || (await this.fs.exists(path.join(this.segmentsDir, file)))) {
+      file = segmentFileName(firstLsn, lastLsn, ++g);
+    }
+    return file;
+  }
+
+  private async withManifestLock<T>(fn: () => Promise<T>): Promise<T> {
+    const previous = this.manifestLock;
+    let release!: () => void;
+    this.manifestLock = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
   /** Finish pending writes, flush the buffer to a segment and release files. */
   async close(options: { flush?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    // A running compaction stops: its merge fails with the worker, or it stops before its swap.
+    await this.compactionPool.close();
+    await this.compactionChain;
     await this.wal.close();
     if (options.flush !== false) {
       try {
@@ -356,6 +700,7 @@ export class EventStore {
     // A flush rotates the WAL, which opens a new file even after close: release that one too.
     await this.wal.close();
     await this.writerPool.close();
+    await this.compactionPool.close();
     this.reader.close();
   }
 
@@ -400,11 +745,7 @@ export class EventStore {
       // Start a new WAL file so that every file before it can go once this segment is durable.
       await this.wal.rotate();
       const parquetBytes = await this.writerPool.encode(eventsToArrowIpc(events), { rowGroupSize: this.opts.rowGroupSize });
-      let generation = 0;
-      let file = segmentFileName(first.lsn, last.lsn, generation);
-      while (this.segmentFiles.includes(file) || (await this.fs.exists(path.join(this.segmentsDir, file)))) {
-        file = segmentFileName(first.lsn, last.lsn, ++generation);
-      }
+      const file = await this.unusedSegmentName(first.lsn, last.lsn, 0);
       await this.fs.writeFileAtomic(path.join(this.segmentsDir, file), parquetBytes);
       const info: SegmentInfo = {
         file,
@@ -416,21 +757,23 @@ export class EventStore {
         maxTimestampUs: last.timestampUs,
         generation: 0,
       };
-      const manifest: Manifest = { ...this.manifest, flushedLsn: last.lsn, segments: [...this.manifest.segments, info] };
-      await writeManifest(this.fs, this.segmentsDir, manifest);
-      this.manifest = manifest;
+      await this.withManifestLock(async () => {
+        const manifest: Manifest = { ...this.manifest, flushedLsn: last.lsn, segments: [...this.manifest.segments, info] };
+        await writeManifest(this.fs, this.segmentsDir, manifest);
+        this.manifest = manifest;
 
-      // Switch the index to the segment and drop the events from the buffer in one step, so a
-      // reader sees each event in exactly one place.
-      const segment = this.segmentFiles.push(file) - 1;
-      for (let i = 0; i < events.length; i++) this.index.setLocation(this.bufferStart + i, segment, i);
-      let flushedBytes = 0;
-      for (const e of events) flushedBytes += eventBytes(e);
-      this.buffer = this.buffer.slice(events.length);
-      this.bufferStart += events.length;
-      this.bufferBytes -= flushedBytes;
-      this.bufferOldestAt = Date.now();
-      this.lastFlushError = undefined;
+        // Switch the index to the segment and drop the events from the buffer in one step, so a
+        // reader sees each event in exactly one place.
+        const segment = this.registerSegment(file, this.bufferStart, events.length);
+        for (let i = 0; i < events.length; i++) this.index.setLocation(this.bufferStart + i, segment, i);
+        let flushedBytes = 0;
+        for (const e of events) flushedBytes += eventBytes(e);
+        this.buffer = this.buffer.slice(events.length);
+        this.bufferStart += events.length;
+        this.bufferBytes -= flushedBytes;
+        this.bufferOldestAt = Date.now();
+        this.lastFlushError = undefined;
+      });
 
       await this.wal.removeFilesCoveredBy(last.lsn);
       this.opts.observer?.onFlush?.(events.length, parquetBytes.byteLength, (performance.now() - started) / 1000);
@@ -454,13 +797,12 @@ export class EventStore {
     }
 
     let maxLsn = 0;
-    const liveSegments: SegmentInfo[] = [];
     for (const info of this.manifest.segments) {
       try {
         const table = await this.reader.readColumns(info.file, ['sequence', 'id', 'event_type', 'entity_id', 'tenant_id', 'timestamp']);
         const col = (name: string) => table.getChild(name)!;
         const [seq, id, type, entity, tenant, ts] = [col('sequence'), col('id'), col('event_type'), col('entity_id'), col('tenant_id'), col('timestamp')];
-        const segment = this.segmentFiles.push(info.file) - 1;
+        const segment = this.registerSegment(info.file, this.index.count, table.numRows);
         for (let row = 0; row < table.numRows; row++) {
           this.index.add(
             {
@@ -478,20 +820,23 @@ export class EventStore {
         this.lastTimestampUs = Math.max(this.lastTimestampUs, info.maxTimestampUs);
         report.segmentsLoaded++;
         report.eventsFromSegments += table.numRows;
-        liveSegments.push(info);
       } catch (err) {
+        // The segment stays in the manifest (so it is never deleted as an orphan, and an operator
+        // can repair or restore it) but is not registered: its events are not served and
+        // compaction leaves it alone. Its LSNs stay used, so nothing new ever reuses them.
+        maxLsn = Math.max(maxLsn, info.lastLsn);
         report.segmentErrors.push({ file: info.file, error: (err as Error).message });
-        this.log.error({ err, file: info.file }, 'segment could not be read at recovery; its events are not served');
+        this.log.error({ err, file: info.file }, 'segment could not be read at recovery; its events are not served until it is repaired');
       }
     }
-    if (liveSegments.length !== this.manifest.segments.length) this.manifest = { ...this.manifest, segments: liveSegments };
     const flushedLsn = Math.max(this.manifest.flushedLsn, maxLsn);
+    maxLsn = flushedLsn;
 
     report.walCorruptions = await this.wal.open((payload) => {
       let recordMax = -1;
       for (const e of decodeWalPayload(payload)) {
         recordMax = Math.max(recordMax, e.lsn);
-        if (e.lsn <= flushedLsn || e.lsn <= maxLsn) {
+        if (e.lsn <= maxLsn) {
           report.walRecordsSkipped++;
           continue;
         }

@@ -14,7 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AllSourceClient } from '@allsource/client';
 import pino from 'pino';
-import { startCore, type CoreInstance } from '../app/createCore';
+import { startCore, type CoreInstance, type CreateCoreOptions } from '../app/createCore';
 import { loadConfig } from '../config';
 
 export interface TestCore {
@@ -32,13 +32,17 @@ export interface TestCore {
 
 /**
  * Start a core with `DATA_DIR` = a new temp dir, `PORT=0`, `HOST=127.0.0.1`, `LOG_LEVEL=silent`,
- * plus `envOverrides` (environment variable names, see config.ts). Always `stop()` it (afterAll).
+ * plus `envOverrides` (environment variable names, see config.ts); `options.extraProjections`
+ * registers code-defined projections. Always `stop()` it (afterAll).
  */
-export async function startTestCore(envOverrides: Record<string, string> = {}): Promise<TestCore> {
+export async function startTestCore(
+  envOverrides: Record<string, string> = {},
+  options: Pick<CreateCoreOptions, 'extraProjections'> = {},
+): Promise<TestCore> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'allsource-test-'));
   try {
     const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', ...envOverrides });
-    const core = await startCore(config, { logger: pino({ level: 'silent' }) });
+    const core = await startCore(config, { ...options, logger: pino({ level: 'silent' }) });
     const baseUrl = `http://${config.host}:${core.port}`;
     let stopping: Promise<void> | undefined;
     return {

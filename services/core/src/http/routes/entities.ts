@@ -23,7 +23,7 @@ export function entityRoutes(app: Express, ctx: HttpContext): void {
     const entityId = req.params.entity_id;
     const asOf = optionalTimestamp(req.query as Record<string, unknown>, 'as_of');
     const started = performance.now();
-    const fold = await foldEntity(ctx.store, entityId, asOf, ctx.config.maxEntityHistory);
+    const fold = await foldEntity(ctx.store, entityId, asOf, ctx.config.maxEntityHistory, ctx.entitySnapshots.snapshotLookup);
     ctx.metrics.recordQuery('state', (performance.now() - started) / 1000, fold?.eventCount ?? 0);
     if (!fold || fold.eventCount === 0 || !fold.last) {
       throw new AllSourceError('ENTITY_NOT_FOUND', `no events for entity '${entityId}'${asOf !== undefined ? ' up to as_of' : ''}`);

@@ -1,38 +1,121 @@
 import { Worker } from 'node:worker_threads';
 
 /**
- * Encodes Arrow IPC to Parquet on a worker thread, so a segment flush never blocks the event
- * loop that serves ingest and queries. The worker is started lazily and does not keep the
- * process alive.
+ * Encodes Arrow IPC to Parquet, and merges Parquet segments into one, on a worker thread, so a
+ * segment flush or a compaction never blocks the event loop that serves ingest and queries. The
+ * worker is started lazily and does not keep the process alive.
  */
 export interface ParquetEncodeOptions {
   rowGroupSize: number;
 }
 
+/** A merged segment, with what the worker checked of it (read back from the bytes it wrote). */
+export interface ParquetMergeResult {
+  bytes: Uint8Array;
+  /** Rows read from the input files. */
+  rowsIn: number;
+  /** Rows in the written file. */
+  rows: number;
+  /** `sequence` of the first and last row of the written file (-1 when empty). */
+  firstSequence: number;
+  lastSequence: number;
+  /** Whether `sequence` strictly increases through the written file. */
+  ordered: boolean;
+}
+
 const WORKER_SOURCE = `
+const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const pw = require(workerData.parquetWasm);
-parentPort.on('message', ({ id, ipc, rowGroupSize }) => {
+const arrow = require(workerData.apacheArrow);
+
+function props(rowGroupSize) {
+  return new pw.WriterPropertiesBuilder()
+    .setMaxRowGroupSize(rowGroupSize)
+    .setCompression(pw.Compression.SNAPPY)
+    .setDictionaryEnabled(false)
+    .setColumnDictionaryEnabled('event_type', true)
+    .setColumnDictionaryEnabled('entity_id', true)
+    .setColumnDictionaryEnabled('tenant_id', true)
+    .setCreatedBy('allsource-core')
+    .build();
+}
+
+// Stream the input files' record batches (one file decoded at a time) through the Parquet
+// writer, then read the written bytes' sequence column back to check what was written.
+async function merge(files, rowGroupSize) {
+  let next = 0;
+  let rowsIn = 0;
+  const batches = new ReadableStream({
+    pull(controller) {
+      if (next >= files.length) {
+        controller.close();
+        return;
+      }
+      const table = pw.readParquet(fs.readFileSync(files[next++]));
+      for (const batch of table.recordBatches()) {
+        rowsIn += batch.numRows;
+        controller.enqueue(batch);
+      }
+    },
+  });
+  const chunks = [];
+  let total = 0;
+  for await (const chunk of await pw.transformParquetStream(batches, props(rowGroupSize))) {
+    chunks.push(chunk);
+    total += chunk.byteLength;
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  const written = arrow.tableFromIPC(pw.readParquet(out, { columns: ['sequence'] }).intoIPCStream());
+  let rows = 0;
+  let first = -1;
+  let last = -1;
+  let ordered = true;
+  for (const value of written.getChild('sequence')) {
+    const seq = Number(value);
+    if (rows === 0) first = seq;
+    else if (!(seq > last)) ordered = false;
+    last = seq;
+    rows++;
+  }
+  return { out, rowsIn, rows, firstSequence: first, lastSequence: last, ordered };
+}
+
+parentPort.on('message', async (msg) => {
   try {
-    const props = new pw.WriterPropertiesBuilder()
-      .setMaxRowGroupSize(rowGroupSize)
-      .setCompression(pw.Compression.SNAPPY)
-      .setDictionaryEnabled(false)
-      .setColumnDictionaryEnabled('event_type', true)
-      .setColumnDictionaryEnabled('entity_id', true)
-      .setColumnDictionaryEnabled('tenant_id', true)
-      .setCreatedBy('allsource-core')
-      .build();
-    const out = pw.writeParquet(pw.Table.fromIPCStream(ipc), props);
-    parentPort.postMessage({ id, out }, [out.buffer]);
+    if (msg.kind === 'merge') {
+      const result = await merge(msg.files, msg.rowGroupSize);
+      parentPort.postMessage({ id: msg.id, ...result }, [result.out.buffer]);
+      return;
+    }
+    const out = pw.writeParquet(pw.Table.fromIPCStream(msg.ipc), props(msg.rowGroupSize));
+    parentPort.postMessage({ id: msg.id, out }, [out.buffer]);
   } catch (err) {
-    parentPort.postMessage({ id, error: String(err && err.message || err) });
+    parentPort.postMessage({ id: msg.id, error: String((err && err.message) || err) });
   }
 });
 `;
 
+interface WorkerReply {
+  id: number;
+  out?: Uint8Array;
+  error?: string;
+  rowsIn?: number;
+  rows?: number;
+  firstSequence?: number;
+  lastSequence?: number;
+  ordered?: boolean;
+}
+
 interface Job {
-  resolve: (bytes: Uint8Array) => void;
+  worker: Worker;
+  kind: string;
+  resolve: (reply: WorkerReply) => void;
   reject: (err: Error) => void;
 }
 
@@ -41,50 +124,76 @@ export class ParquetWriterPool {
   private nextId = 1;
   private readonly jobs = new Map<number, Job>();
 
-  encode(ipc: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array> {
-    const worker = this.ensureWorker();
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.jobs.set(id, { resolve, reject });
-      if (this.jobs.size === 1) worker.ref();
-      // Transfer the bytes when the view owns its whole buffer; otherwise copy them.
-      const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
-      worker.postMessage({ id, ipc: owned, rowGroupSize: options.rowGroupSize }, [owned.buffer as ArrayBuffer]);
-    });
+  async encode(ipc: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array> {
+    // Transfer the bytes when the view owns its whole buffer; otherwise copy them.
+    const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
+    const reply = await this.send({ kind: 'encode', ipc: owned, rowGroupSize: options.rowGroupSize }, [owned.buffer as ArrayBuffer]);
+    return reply.out!;
   }
 
+  /**
+   * Merge Parquet files (absolute paths, in order) into the bytes of one Parquet file with the
+   * same columns, rows in input order. The caller writes the bytes where it wants them.
+   */
+  async merge(files: readonly string[], options: ParquetEncodeOptions): Promise<ParquetMergeResult> {
+    const reply = await this.send({ kind: 'merge', files: [...files], rowGroupSize: options.rowGroupSize }, []);
+    return {
+      bytes: reply.out!,
+      rowsIn: reply.rowsIn!,
+      rows: reply.rows!,
+      firstSequence: reply.firstSequence!,
+      lastSequence: reply.lastSequence!,
+      ordered: reply.ordered!,
+    };
+  }
+
+  /** Stop the worker (pending jobs fail); the next job starts a new one. */
   async close(): Promise<void> {
     const worker = this.worker;
     this.worker = undefined;
     if (worker) await worker.terminate();
   }
 
+  private send(message: Record<string, unknown>, transfer: ArrayBuffer[]): Promise<WorkerReply> {
+    const worker = this.ensureWorker();
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.jobs.set(id, { worker, kind: String(message.kind), resolve, reject });
+      if (this.jobs.size === 1) worker.ref();
+      worker.postMessage({ ...message, id }, transfer);
+    });
+  }
+
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
-      workerData: { parquetWasm: require.resolve('parquet-wasm') },
+      workerData: { parquetWasm: require.resolve('parquet-wasm'), apacheArrow: require.resolve('apache-arrow') },
     });
     worker.unref();
-    worker.on('message', (msg: { id: number; out?: Uint8Array; error?: string }) => {
+    worker.on('message', (msg: WorkerReply) => {
       const job = this.jobs.get(msg.id);
       if (!job) return;
       this.jobs.delete(msg.id);
       if (this.jobs.size === 0) worker.unref();
-      if (msg.error !== undefined || !msg.out) job.reject(new Error(`parquet encode failed: ${msg.error}`));
-      else job.resolve(msg.out);
+      if (msg.error !== undefined || !msg.out) job.reject(new Error(`parquet ${job.kind} failed: ${msg.error}`));
+      else job.resolve(msg);
     });
-    worker.on('error', (err) => this.failAll(err));
+    worker.on('error', (err) => this.failAll(worker, err));
     worker.on('exit', () => {
       if (this.worker === worker) this.worker = undefined;
-      this.failAll(new Error('parquet worker exited'));
+      this.failAll(worker, new Error('parquet worker exited'));
     });
     this.worker = worker;
     return worker;
   }
 
-  private failAll(err: Error): void {
-    for (const job of this.jobs.values()) job.reject(err);
-    this.jobs.clear();
+  /** Fail the jobs of `worker` (a worker started after it keeps its own). */
+  private failAll(worker: Worker, err: Error): void {
+    for (const [id, job] of this.jobs) {
+      if (job.worker !== worker) continue;
+      this.jobs.delete(id);
+      job.reject(err);
+    }
   }
 }

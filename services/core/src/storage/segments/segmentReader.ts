@@ -24,6 +24,17 @@ interface OpenSegment {
   rowStarts: number[];
 }
 
+/**
+ * An opened (or opening) file. `users` counts the reads using it right now: a file dropped from
+ * the open-file LRU (or forgotten) while a read still uses it is freed only once that read ends,
+ * never under it.
+ */
+interface OpenEntry {
+  segment: Promise<OpenSegment>;
+  users: number;
+  dropped: boolean;
+}
+
 interface CachedRowGroup {
   table: arrow.Table;
   bytes: number;
@@ -37,7 +48,7 @@ interface CachedRowGroup {
 export class SegmentReader {
   private readonly opts: SegmentReaderOptions;
   private readonly observer: SegmentReaderObserver;
-  private readonly open = new Map<string, Promise<OpenSegment>>();
+  private readonly open = new Map<string, OpenEntry>();
   private readonly cache = new Map<string, CachedRowGroup>();
   private readonly loading = new Map<string, Promise<CachedRowGroup>>();
   private cachedBytes = 0;
@@ -53,15 +64,20 @@ export class SegmentReader {
 
   /** Events at the given rows of a segment file, in the order asked. */
   async readRows(file: string, rows: ArrayLike<number>): Promise<StoredEvent[]> {
-    const segment = await this.openSegment(file);
-    const out: StoredEvent[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const row = rows[i]!;
-      const group = findGroup(segment.rowStarts, row);
-      const cached = await this.rowGroup(file, segment, group);
-      out[i] = rowToEvent(cached.table, row - segment.rowStarts[group]!);
+    const entry = this.acquire(file);
+    try {
+      const segment = await entry.segment;
+      const out: StoredEvent[] = new Array(rows.length);
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        const group = findGroup(segment.rowStarts, row);
+        const cached = await this.rowGroup(file, segment, group);
+        out[i] = rowToEvent(cached.table, row - segment.rowStarts[group]!);
+      }
+      return out;
+    } finally {
+      this.release(entry);
     }
-    return out;
   }
 
   /** Whole-file read of selected columns (used to rebuild the index at start-up). */
@@ -73,9 +89,8 @@ export class SegmentReader {
 
   /** Forget a segment (it was replaced by compaction or is being deleted). */
   forget(file: string): void {
-    const opened = this.open.get(file);
-    this.open.delete(file);
-    void opened?.then((s) => s.file.free()).catch(() => undefined);
+    const entry = this.open.get(file);
+    if (entry) this.drop(file, entry);
     for (const key of [...this.cache.keys()]) {
       if (key.startsWith(`${file}#`)) this.evict(key);
     }
@@ -85,30 +100,47 @@ export class SegmentReader {
     for (const file of [...this.open.keys()]) this.forget(file);
   }
 
-  private openSegment(file: string): Promise<OpenSegment> {
-    let opened = this.open.get(file);
-    if (opened) {
+  /** The open entry of `file` (opening it if needed), counted as used until `release`. */
+  private acquire(file: string): OpenEntry {
+    let entry = this.open.get(file);
+    if (entry) {
       // Refresh LRU position.
       this.open.delete(file);
-      this.open.set(file, opened);
-      return opened;
+      this.open.set(file, entry);
+    } else {
+      const segment = (async () => {
+        const blob = await fs.openAsBlob(path.join(this.opts.dir, file));
+        const pf = await parquet.ParquetFile.fromFile(blob);
+        const rowStarts = [0];
+        for (const rg of pf.metadata().rowGroups()) rowStarts.push(rowStarts[rowStarts.length - 1]! + rg.numRows());
+        return { file: pf, rowStarts };
+      })();
+      const created: OpenEntry = { segment, users: 0, dropped: false };
+      segment.catch(() => {
+        if (this.open.get(file) === created) this.open.delete(file);
+      });
+      this.open.set(file, created);
+      entry = created;
     }
-    opened = (async () => {
-      const blob = await fs.openAsBlob(path.join(this.opts.dir, file));
-      const pf = await parquet.ParquetFile.fromFile(blob);
-      const rowStarts = [0];
-      for (const rg of pf.metadata().rowGroups()) rowStarts.push(rowStarts[rowStarts.length - 1]! + rg.numRows());
-      return { file: pf, rowStarts };
-    })();
-    opened.catch(() => this.open.delete(file));
-    this.open.set(file, opened);
+    entry.users++;
     while (this.open.size > this.opts.maxOpenFiles) {
       const oldest = this.open.keys().next().value as string;
-      const handle = this.open.get(oldest);
-      this.open.delete(oldest);
-      void handle?.then((s) => s.file.free()).catch(() => undefined);
+      this.drop(oldest, this.open.get(oldest)!);
     }
-    return opened;
+    return entry;
+  }
+
+  private release(entry: OpenEntry): void {
+    entry.users--;
+    if (entry.dropped && entry.users === 0) freeEntry(entry);
+  }
+
+  /** Remove a file from the open set; its handle is freed as soon as no read uses it. */
+  private drop(file: string, entry: OpenEntry): void {
+    if (this.open.get(file) === entry) this.open.delete(file);
+    if (entry.dropped) return;
+    entry.dropped = true;
+    if (entry.users === 0) freeEntry(entry);
   }
 
   private async rowGroup(file: string, segment: OpenSegment, group: number): Promise<CachedRowGroup> {
@@ -146,6 +178,10 @@ export class SegmentReader {
     this.cache.delete(key);
     this.cachedBytes -= entry.bytes;
   }
+}
+
+function freeEntry(entry: OpenEntry): void {
+  void entry.segment.then((s) => s.file.free()).catch(() => undefined);
 }
 
 function findGroup(rowStarts: number[], row: number): number {

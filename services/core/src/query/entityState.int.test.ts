@@ -1,0 +1,162 @@
+/**
+ * foldEntity over a real store (events in Parquet segments and in the buffer): starting from
+ * snapshots never changes the answer — state (and its key order), event count, last event and
+ * history — for every as_of, including ones between snapshots and between tied timestamps.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { StoredEvent } from '../events/storedEvent';
+import { SnapshotRepository, type Snapshot } from '../snapshots/snapshotRepository';
+import { EventStore } from '../storage/eventStore';
+import { emptyState, foldEntity, mergeInto, type EntityFold, type SnapshotLookup } from './entityState';
+
+const MiB = 1024 * 1024;
+
+describe('foldEntity with snapshots', () => {
+  let dir: string;
+  let store: EventStore;
+  let events: StoredEvent[];
+  const entity = 'acct-ü/1';
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'allsource-fold-'));
+    store = await EventStore.open({
+      dataDir: dir,
+      syncMode: 'none',
+      walMaxFileBytes: 64 * MiB,
+      flushMaxEvents: 1_000_000,
+      flushMaxBytes: 1024 * MiB,
+      flushMaxAgeMs: 3_600_000,
+      bufferMaxBytes: 1024 * MiB,
+      pendingMaxBytes: 1024 * MiB,
+      rowGroupSize: 16,
+      segmentCacheBytes: 8 * MiB,
+      maxOpenSegments: 16,
+    });
+    const payloads: unknown[] = [];
+    for (let i = 0; i < 60; i++) {
+      if (i % 11 === 5) payloads.push('not an object');
+      else if (i % 13 === 7) payloads.push([i]);
+      else if (i % 17 === 3) payloads.push(JSON.parse(`{"__proto__":{"p":${i}},"k${i % 4}":${i}}`));
+      else payloads.push({ [`k${i % 5}`]: i, last: i, ...(i % 6 === 0 ? { [`only${i}`]: { nested: [i] } } : {}) });
+    }
+    const ev = (p: unknown, e = entity) => ({ eventType: 'acct.changed', entityId: e, tenantId: 'default', payloadJson: JSON.stringify(p), metadataJson: null });
+    // Batches (tied timestamps) and single appends, another entity interleaved; a flush halfway.
+    let i = 0;
+    while (i < payloads.length) {
+      const size = i % 3 === 0 ? 4 : 1;
+      await store.append([...payloads.slice(i, i + size).map((p) => ev(p)), ev({ other: i }, 'other')]);
+      i += size;
+      if (i >= 25 && store.segments.length === 0) await store.flush();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(store.segments.length).toBe(1);
+    const list = store.index.positionsOfEntity(entity)!;
+    events = await store.readPositions(list.data.subarray(0, list.length));
+    expect(events).toHaveLength(60);
+  });
+  afterAll(async () => {
+    await store.close({ flush: false });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** The state after exactly the first `n` events, as a snapshot would hold it. */
+  function snapshotAt(n: number, createdAtUs: number): Snapshot {
+    const state = emptyState();
+    for (const e of events.slice(0, n)) mergeInto(state, JSON.parse(e.payloadJson));
+    const stateJson = JSON.stringify(state);
+    return {
+      id: `s${n}`,
+      entityId: entity,
+      createdAtUs,
+      asOfUs: events[n - 1]!.timestampUs,
+      eventCount: n,
+      lastEventId: events[n - 1]!.id,
+      type: 'automatic',
+      stateJson,
+      sizeBytes: stateJson.length,
+    };
+  }
+
+  const summary = (f: EntityFold | undefined) =>
+    f && {
+      stateJson: JSON.stringify(f.state),
+      eventCount: f.eventCount,
+      last: f.last?.id,
+      history: f.history.map((e) => e.id),
+    };
+
+  it('gives the same answer with and without snapshots for every as_of and history cap', async () => {
+    const repo = new SnapshotRepository({ maxPerEntity: 10, maxTotal: 100, maxTotalBytes: MiB });
+    for (const n of [1, 7, 20, 26, 33, 50, 60]) repo.add(snapshotAt(n, n));
+    const asOfs: Array<number | undefined> = [undefined, events[0]!.timestampUs - 1];
+    for (const e of events) asOfs.push(e.timestampUs, e.timestampUs + 1);
+    let used = 0;
+    let compared = 0;
+    for (const asOf of asOfs) {
+      for (const historyLimit of [0, 1, 5, 24, 1000]) {
+        const plain = await foldEntity(store, entity, asOf, historyLimit);
+        const fast = await foldEntity(store, entity, asOf, historyLimit, repo);
+        expect(summary(fast)).toEqual(summary(plain));
+        expect(Object.getPrototypeOf(fast!.state)).toBeNull();
+        if (fast!.fromSnapshot > 0) used++;
+        compared++;
+      }
+    }
+    expect(compared).toBe(122 * 5);
+    // Every as_of at or after the first snapshot's event started from a snapshot.
+    expect(used).toBeGreaterThan(100 * 5);
+  });
+
+  it('starts from the latest snapshot at or before as_of, never a later one', async () => {
+    const repo = new SnapshotRepository({ maxPerEntity: 10, maxTotal: 100, maxTotalBytes: MiB });
+    repo.add(snapshotAt(20, 1));
+    repo.add(snapshotAt(40, 2));
+    const between = events[29]!.timestampUs; // between the two snapshots
+    const end = events.filter((e) => e.timestampUs <= between).length;
+    const fold = await foldEntity(store, entity, between, 10, repo);
+    expect(fold!.fromSnapshot).toBe(20);
+    expect(fold!.eventCount).toBe(end);
+    expect(summary(fold)).toEqual(summary(await foldEntity(store, entity, between, 10)));
+    expect((await foldEntity(store, entity, events[10]!.timestampUs, 10, repo))!.fromSnapshot).toBe(0);
+    expect((await foldEntity(store, entity, undefined, 10, repo))!.fromSnapshot).toBe(40);
+  });
+
+  it('reads only the events after the snapshot, plus the history ones', async () => {
+    const repo = new SnapshotRepository({ maxPerEntity: 10, maxTotal: 100, maxTotalBytes: MiB });
+    repo.add(snapshotAt(50, 1));
+    let read = 0;
+    const counting = new Proxy(store, {
+      get(target, prop, receiver) {
+        if (prop === 'readPositions') {
+          return (positions: ArrayLike<number>) => {
+            read += positions.length;
+            return target.readPositions(positions);
+          };
+        }
+        return Reflect.get(target, prop, receiver) as unknown;
+      },
+    });
+    await foldEntity(counting, entity, undefined, 3, repo);
+    expect(read).toBe(3 + 10);
+    read = 0;
+    await foldEntity(counting, entity, undefined, 0, repo);
+    expect(read).toBe(10);
+    read = 0;
+    // Everything covered: only the last event is read (for last_updated).
+    repo.add(snapshotAt(60, 2));
+    const fold = await foldEntity(counting, entity, undefined, 0, repo);
+    expect(read).toBe(1);
+    expect(fold!.last!.id).toBe(events[59]!.id);
+    read = 0;
+    await foldEntity(counting, entity, undefined, 1000);
+    expect(read).toBe(60);
+  });
+
+  it('ignores a lookup answer that covers more events than asked', async () => {
+    const liar: SnapshotLookup = { latest: () => ({ eventCount: 999, restore: () => emptyState() }) };
+    expect(summary(await foldEntity(store, entity, undefined, 5, liar))).toEqual(summary(await foldEntity(store, entity, undefined, 5)));
+    expect(await foldEntity(store, 'nobody', undefined, 5, liar)).toBeUndefined();
+  });
+});
