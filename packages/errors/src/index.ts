@@ -22,6 +22,7 @@ export const ERROR_CATALOGUE = {
   VALIDATION_FAILED: { status: 422, prefix: 'Validation error' },
   RATE_LIMITED: { status: 429, prefix: 'Too many requests' },
   INTERNAL: { status: 500, prefix: 'Internal error' },
+  UPSTREAM_ERROR: { status: 502, prefix: 'Upstream error' },
   STORAGE_UNAVAILABLE: { status: 503, prefix: 'Storage error' },
   OVERLOADED: { status: 503, prefix: 'Overloaded' },
   UPSTREAM_UNAVAILABLE: { status: 503, prefix: 'Upstream error' },
