@@ -78,9 +78,24 @@ function test() {
 function start() {
   install();
   build();
-  const services = [['core', join(root, 'services', 'core', 'dist', 'main.js'), {}]];
-  const controlPlaneMain = join(root, 'services', 'control-plane', 'dist', 'main.js');
-  if (existsSync(controlPlaneMain)) services.push(['control-plane', controlPlaneMain, {}]);
+  // Both services read PORT/HOST/DATA_DIR; here each gets its own, wired to each other.
+  const host = process.env.HOST ?? '127.0.0.1';
+  const corePort = process.env.CORE_PORT ?? '8080';
+  const controlPlanePort = process.env.CONTROL_PLANE_PORT ?? '8081';
+  const services = [
+    ['core', join(root, 'services', 'core', 'dist', 'main.js'), { PORT: corePort, HOST: host, DATA_DIR: process.env.DATA_DIR ?? join(root, 'data') }],
+    [
+      'control-plane',
+      join(root, 'services', 'control-plane', 'dist', 'main.js'),
+      {
+        PORT: controlPlanePort,
+        HOST: host,
+        DATA_DIR: process.env.CONTROL_PLANE_DATA_DIR ?? join(root, 'data', 'control-plane'),
+        CORE_NODES: process.env.CORE_NODES ?? `core-1=http://127.0.0.1:${corePort}`,
+      },
+    ],
+  ];
+  log(`core on http://${host}:${corePort}, control plane and dashboard on http://${host}:${controlPlanePort}`);
   const children = services.map(([name, main, env]) => {
     log(`starting ${name}`);
     const child = spawn(process.execPath, [main], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
@@ -105,7 +120,10 @@ function bench() {
 }
 
 // [command that must exist, Debian package providing it]
-const SYSTEM_TEST_PACKAGES = [['promtool', 'prometheus']];
+const SYSTEM_TEST_PACKAGES = [
+  ['promtool', 'prometheus'],
+  ['chromium', 'chromium'],
+];
 
 const commands = { start, test, bench, install, build };
 const command = commands[process.argv[2]];
