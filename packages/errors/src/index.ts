@@ -18,6 +18,7 @@ export const ERROR_CATALOGUE = {
   VERSION_CONFLICT: { status: 409, prefix: 'Conflict' },
   CONFLICT: { status: 409, prefix: 'Conflict' },
   PAYLOAD_TOO_LARGE: { status: 413, prefix: 'Payload too large' },
+  UPGRADE_REQUIRED: { status: 426, prefix: 'Upgrade required' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, prefix: 'Unsupported media type' },
   VALIDATION_FAILED: { status: 422, prefix: 'Validation error' },
   RATE_LIMITED: { status: 429, prefix: 'Too many requests' },

@@ -1,4 +1,12 @@
-import * as path from 'node:path';
+import {
+  ConfigError,
+  envInt,
+  securitySettings,
+  serviceSettings,
+  type Env,
+  type SecuritySettings,
+  type ServiceSettings,
+} from '@allsource/service-kit';
 
 /**
  * The control plane's only reader of the environment. Every setting, its variable and its default
@@ -13,14 +21,10 @@ export interface CoreNode {
   prometheusInstance: string;
 }
 
-export interface ControlPlaneConfig {
-  port: number;
-  host: string;
-  dataDir: string;
-  logLevel: string;
-  logRequests: boolean;
-  shutdownTimeoutMs: number;
+export interface ControlPlaneConfig extends ServiceSettings {
   clusterId: string;
+  /** Its own API keys (operations need admin), metrics token, CORS, rate limits (docs/security.md). */
+  security: SecuritySettings;
 
   nodes: CoreNode[];
   /** Sent to the core as `Authorization: Bearer <key>` when set. */
@@ -86,36 +90,7 @@ export const DEFAULTS = {
   prometheusRateWindowMs: 60_000,
 } as const;
 
-type Env = Record<string, string | undefined>;
-
-export class ConfigError extends Error {}
-
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
-  }
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got '${env[name]}'`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
-  }
-  return raw as T;
-}
+export { ConfigError };
 
 function httpUrl(name: string, raw: string): string {
   let url: URL;
@@ -175,15 +150,15 @@ export function parseCoreNodes(raw: string, instancesRaw = ''): CoreNode[] {
 
 export function loadConfig(env: Env = process.env): ControlPlaneConfig {
   const d = DEFAULTS;
-  const scrapeIntervalMs = int(env, 'SCRAPE_INTERVAL_MS', d.scrapeIntervalMs, 50, 3_600_000);
-  const scrapeTimeoutMs = int(env, 'SCRAPE_TIMEOUT_MS', Math.min(d.scrapeTimeoutMs, scrapeIntervalMs), 10, 600_000);
+  const scrapeIntervalMs = envInt(env, 'SCRAPE_INTERVAL_MS', d.scrapeIntervalMs, 50, 3_600_000);
+  const scrapeTimeoutMs = envInt(env, 'SCRAPE_TIMEOUT_MS', Math.min(d.scrapeTimeoutMs, scrapeIntervalMs), 10, 600_000);
   if (scrapeTimeoutMs > scrapeIntervalMs) {
     // A cycle lasts at most the timeout, so every healthy node is scraped once per interval even
     // while another node hangs.
     throw new ConfigError(`SCRAPE_TIMEOUT_MS (${scrapeTimeoutMs}) must not exceed SCRAPE_INTERVAL_MS (${scrapeIntervalMs})`);
   }
-  const historyRollupStepMs = int(env, 'HISTORY_ROLLUP_STEP_MS', d.historyRollupStepMs, 1000, 24 * HOUR);
-  const historyRollupRetentionMs = int(env, 'HISTORY_ROLLUP_RETENTION_MS', d.historyRollupRetentionMs, historyRollupStepMs, 400 * 24 * HOUR);
+  const historyRollupStepMs = envInt(env, 'HISTORY_ROLLUP_STEP_MS', d.historyRollupStepMs, 1000, 24 * HOUR);
+  const historyRollupRetentionMs = envInt(env, 'HISTORY_ROLLUP_RETENTION_MS', d.historyRollupRetentionMs, historyRollupStepMs, 400 * 24 * HOUR);
   if (historyRollupRetentionMs / historyRollupStepMs > 100_000) {
     throw new ConfigError('HISTORY_ROLLUP_RETENTION_MS / HISTORY_ROLLUP_STEP_MS must be at most 100000 points');
   }
@@ -196,36 +171,32 @@ export function loadConfig(env: Env = process.env): ControlPlaneConfig {
   if (!/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(instanceLabel)) throw new ConfigError(`PROMETHEUS_INSTANCE_LABEL '${instanceLabel}' is not a label name`);
   const clusterId = env.CLUSTER_ID || d.clusterId;
   return {
-    port: int(env, 'PORT', d.port, 0, 65535),
-    host: env.HOST || d.host,
-    dataDir: path.resolve(env.DATA_DIR || d.dataDir),
-    logLevel: oneOf(env, 'LOG_LEVEL', d.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    logRequests: bool(env, 'LOG_REQUESTS', d.logRequests),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', d.shutdownTimeoutMs, 0),
+    ...serviceSettings(env, d),
     clusterId,
+    security: securitySettings(env),
 
     nodes: parseCoreNodes(env.CORE_NODES || d.coreNodes, env.PROMETHEUS_NODE_INSTANCES ?? ''),
     coreApiKey: env.CORE_API_KEY || undefined,
 
     scrapeIntervalMs,
     scrapeTimeoutMs,
-    scrapeMaxBytes: int(env, 'SCRAPE_MAX_BYTES', d.scrapeMaxBytes, 1024, 1024 * MiB),
-    topEntitiesLimit: int(env, 'TOP_ENTITIES_LIMIT', d.topEntitiesLimit, 1, 1000),
-    rateWindowMs: int(env, 'RATE_WINDOW_MS', d.rateWindowMs, 100, 24 * HOUR),
-    operationTimeoutMs: int(env, 'OPERATION_TIMEOUT_MS', d.operationTimeoutMs, 100, 600_000),
-    maxBodyBytes: int(env, 'MAX_BODY_BYTES', d.maxBodyBytes, 1024, 64 * MiB),
-    storageCapacityBytes: int(env, 'STORAGE_CAPACITY_BYTES', d.storageCapacityBytes, 0),
+    scrapeMaxBytes: envInt(env, 'SCRAPE_MAX_BYTES', d.scrapeMaxBytes, 1024, 1024 * MiB),
+    topEntitiesLimit: envInt(env, 'TOP_ENTITIES_LIMIT', d.topEntitiesLimit, 1, 1000),
+    rateWindowMs: envInt(env, 'RATE_WINDOW_MS', d.rateWindowMs, 100, 24 * HOUR),
+    operationTimeoutMs: envInt(env, 'OPERATION_TIMEOUT_MS', d.operationTimeoutMs, 100, 600_000),
+    maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', d.maxBodyBytes, 1024, 64 * MiB),
+    storageCapacityBytes: envInt(env, 'STORAGE_CAPACITY_BYTES', d.storageCapacityBytes, 0),
 
-    historyRawRetentionMs: int(env, 'HISTORY_RAW_RETENTION_MS', d.historyRawRetentionMs, 60_000, 30 * 24 * HOUR),
-    historyMaxRawPoints: int(env, 'HISTORY_MAX_RAW_POINTS', d.historyMaxRawPoints, 10, 1_000_000),
+    historyRawRetentionMs: envInt(env, 'HISTORY_RAW_RETENTION_MS', d.historyRawRetentionMs, 60_000, 30 * 24 * HOUR),
+    historyMaxRawPoints: envInt(env, 'HISTORY_MAX_RAW_POINTS', d.historyMaxRawPoints, 10, 1_000_000),
     historyRollupStepMs,
     historyRollupRetentionMs,
-    historySnapshotIntervalMs: int(env, 'HISTORY_SNAPSHOT_INTERVAL_MS', d.historySnapshotIntervalMs, 100, 24 * HOUR),
+    historySnapshotIntervalMs: envInt(env, 'HISTORY_SNAPSHOT_INTERVAL_MS', d.historySnapshotIntervalMs, 100, 24 * HOUR),
 
     prometheusUrl,
-    prometheusTimeoutMs: int(env, 'PROMETHEUS_TIMEOUT_MS', d.prometheusTimeoutMs, 100, 600_000),
+    prometheusTimeoutMs: envInt(env, 'PROMETHEUS_TIMEOUT_MS', d.prometheusTimeoutMs, 100, 600_000),
     prometheusSelector: selector,
     prometheusInstanceLabel: instanceLabel,
-    prometheusRateWindowMs: int(env, 'PROMETHEUS_RATE_WINDOW_MS', d.prometheusRateWindowMs, 1000, 24 * HOUR),
+    prometheusRateWindowMs: envInt(env, 'PROMETHEUS_RATE_WINDOW_MS', d.prometheusRateWindowMs, 1000, 24 * HOUR),
   };
 }

@@ -5,4 +5,4 @@ export { DERIVED_METRICS, DERIVED_METRIC_NAMES, type DerivedMetricDef } from './
 export { History, CLUSTER_SERIES, type Datapoint } from './history/history';
 export { histogramQuantile, counterIncrease } from './prometheus/promql';
 export * from './prometheus/textFormat';
-export { createLogger } from './logging/logger';
+export { createLogger } from '@allsource/service-kit';

@@ -1,19 +1,23 @@
-import * as path from 'node:path';
+import {
+  ConfigError,
+  envBool,
+  envInt,
+  envOneOf,
+  securitySettings,
+  serviceSettings,
+  type Env,
+  type SecuritySettings,
+  type ServiceSettings,
+} from '@allsource/service-kit';
 import type { SyncMode } from './storage/wal/writeAheadLog';
 
 /**
  * The core's only reader of the environment. Every setting, its variable and its default is
  * listed here and in docs/configuration.md.
  */
-export interface CoreConfig {
-  port: number;
-  host: string;
-  dataDir: string;
-  logLevel: string;
-  /** Log one line per HTTP request. */
-  logRequests: boolean;
-  shutdownTimeoutMs: number;
-
+export interface CoreConfig extends ServiceSettings {
+  /** API keys, metrics token, CORS, rate limits (docs/security.md). */
+  security: SecuritySettings;
   syncMode: SyncMode;
   walMaxFileBytes: number;
   walPendingMaxBytes: number;
@@ -125,6 +129,7 @@ export interface CoreConfig {
 const MiB = 1024 * 1024;
 
 export const DEFAULTS: CoreConfig = {
+  security: securitySettings({}),
   port: 8080,
   host: '127.0.0.1',
   dataDir: './data',
@@ -199,111 +204,78 @@ export const DEFAULTS: CoreConfig = {
   wsHeartbeatIntervalMs: 30_000,
 };
 
-type Env = Record<string, string | undefined>;
-
-export class ConfigError extends Error {}
-
-function int(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}, got '${raw}'`);
-  }
-  return value;
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.toLowerCase();
-  if (raw === undefined || raw === '') return fallback;
-  if (['1', 'true', 'yes', 'on'].includes(raw)) return true;
-  if (['0', 'false', 'no', 'off'].includes(raw)) return false;
-  throw new ConfigError(`${name} must be true or false, got '${env[name]}'`);
-}
-
-function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!(allowed as readonly string[]).includes(raw)) {
-    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got '${raw}'`);
-  }
-  return raw as T;
-}
+export { ConfigError };
 
 export function loadConfig(env: Env = process.env): CoreConfig {
   const d = DEFAULTS;
   return {
-    port: int(env, 'PORT', d.port, 0, 65535),
-    host: env.HOST || d.host,
-    dataDir: path.resolve(env.DATA_DIR || d.dataDir),
-    logLevel: oneOf(env, 'LOG_LEVEL', d.logLevel, ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    logRequests: bool(env, 'LOG_REQUESTS', d.logRequests),
-    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', d.shutdownTimeoutMs, 0),
+    ...serviceSettings(env, d),
+    security: securitySettings(env),
 
-    syncMode: oneOf<SyncMode>(env, 'WAL_SYNC_MODE', d.syncMode, ['always', 'none']),
-    walMaxFileBytes: int(env, 'WAL_MAX_FILE_BYTES', d.walMaxFileBytes, 1024),
-    walPendingMaxBytes: int(env, 'WAL_PENDING_MAX_BYTES', d.walPendingMaxBytes, 1024),
-    flushMaxEvents: int(env, 'FLUSH_MAX_EVENTS', d.flushMaxEvents, 1),
-    flushMaxBytes: int(env, 'FLUSH_MAX_BYTES', d.flushMaxBytes, 1024),
-    flushMaxAgeMs: int(env, 'FLUSH_MAX_AGE_MS', d.flushMaxAgeMs, 10),
-    bufferMaxBytes: int(env, 'BUFFER_MAX_BYTES', d.bufferMaxBytes, 1024),
-    rowGroupSize: int(env, 'ROW_GROUP_SIZE', d.rowGroupSize, 16, 1_000_000),
-    segmentCacheBytes: int(env, 'SEGMENT_CACHE_BYTES', d.segmentCacheBytes, 0),
-    maxOpenSegments: int(env, 'MAX_OPEN_SEGMENTS', d.maxOpenSegments, 1),
-    compactionIntervalMs: int(env, 'COMPACTION_INTERVAL_MS', d.compactionIntervalMs, 0, 2_147_483_647),
-    compactionSmallSegmentBytes: int(env, 'COMPACTION_SMALL_SEGMENT_BYTES', d.compactionSmallSegmentBytes, 1),
-    compactionTargetBytes: int(env, 'COMPACTION_TARGET_BYTES', d.compactionTargetBytes, 1),
-    compactionMinFiles: int(env, 'COMPACTION_MIN_FILES', d.compactionMinFiles, 2, 100_000),
+    syncMode: envOneOf<SyncMode>(env, 'WAL_SYNC_MODE', d.syncMode, ['always', 'none']),
+    walMaxFileBytes: envInt(env, 'WAL_MAX_FILE_BYTES', d.walMaxFileBytes, 1024),
+    walPendingMaxBytes: envInt(env, 'WAL_PENDING_MAX_BYTES', d.walPendingMaxBytes, 1024),
+    flushMaxEvents: envInt(env, 'FLUSH_MAX_EVENTS', d.flushMaxEvents, 1),
+    flushMaxBytes: envInt(env, 'FLUSH_MAX_BYTES', d.flushMaxBytes, 1024),
+    flushMaxAgeMs: envInt(env, 'FLUSH_MAX_AGE_MS', d.flushMaxAgeMs, 10),
+    bufferMaxBytes: envInt(env, 'BUFFER_MAX_BYTES', d.bufferMaxBytes, 1024),
+    rowGroupSize: envInt(env, 'ROW_GROUP_SIZE', d.rowGroupSize, 16, 1_000_000),
+    segmentCacheBytes: envInt(env, 'SEGMENT_CACHE_BYTES', d.segmentCacheBytes, 0),
+    maxOpenSegments: envInt(env, 'MAX_OPEN_SEGMENTS', d.maxOpenSegments, 1),
+    compactionIntervalMs: envInt(env, 'COMPACTION_INTERVAL_MS', d.compactionIntervalMs, 0, 2_147_483_647),
+    compactionSmallSegmentBytes: envInt(env, 'COMPACTION_SMALL_SEGMENT_BYTES', d.compactionSmallSegmentBytes, 1),
+    compactionTargetBytes: envInt(env, 'COMPACTION_TARGET_BYTES', d.compactionTargetBytes, 1),
+    compactionMinFiles: envInt(env, 'COMPACTION_MIN_FILES', d.compactionMinFiles, 2, 100_000),
 
-    maxBodyBytes: int(env, 'MAX_BODY_BYTES', d.maxBodyBytes, 1024),
-    maxBatchEvents: int(env, 'MAX_BATCH_EVENTS', d.maxBatchEvents, 1),
-    maxEventBytes: int(env, 'MAX_EVENT_BYTES', d.maxEventBytes, 64),
-    maxQueryLimit: int(env, 'MAX_QUERY_LIMIT', d.maxQueryLimit, 1),
-    maxEntityHistory: int(env, 'MAX_ENTITY_HISTORY', d.maxEntityHistory, 1),
-    entitySnapshotCacheEntries: int(env, 'ENTITY_SNAPSHOT_CACHE_ENTRIES', d.entitySnapshotCacheEntries, 1),
+    maxBodyBytes: envInt(env, 'MAX_BODY_BYTES', d.maxBodyBytes, 1024),
+    maxBatchEvents: envInt(env, 'MAX_BATCH_EVENTS', d.maxBatchEvents, 1),
+    maxEventBytes: envInt(env, 'MAX_EVENT_BYTES', d.maxEventBytes, 64),
+    maxQueryLimit: envInt(env, 'MAX_QUERY_LIMIT', d.maxQueryLimit, 1),
+    maxEntityHistory: envInt(env, 'MAX_ENTITY_HISTORY', d.maxEntityHistory, 1),
+    entitySnapshotCacheEntries: envInt(env, 'ENTITY_SNAPSHOT_CACHE_ENTRIES', d.entitySnapshotCacheEntries, 1),
 
-    projectionStateMaxKeys: int(env, 'PROJECTION_STATE_MAX_KEYS', d.projectionStateMaxKeys, 1, 1_000_000),
-    projectionStateMaxBytes: int(env, 'PROJECTION_STATE_MAX_BYTES', d.projectionStateMaxBytes, 1024),
+    projectionStateMaxKeys: envInt(env, 'PROJECTION_STATE_MAX_KEYS', d.projectionStateMaxKeys, 1, 1_000_000),
+    projectionStateMaxBytes: envInt(env, 'PROJECTION_STATE_MAX_BYTES', d.projectionStateMaxBytes, 1024),
 
-    replayMaxConcurrent: int(env, 'REPLAY_MAX_CONCURRENT', d.replayMaxConcurrent, 1, 1000),
-    replayMaxRecords: int(env, 'REPLAY_MAX_RECORDS', d.replayMaxRecords, 1, 100_000),
-    replayBatchSize: int(env, 'REPLAY_BATCH_SIZE', d.replayBatchSize, 1, 1_000_000),
-    replayMaxBatchSize: int(env, 'REPLAY_MAX_BATCH_SIZE', d.replayMaxBatchSize, 1, 1_000_000),
+    replayMaxConcurrent: envInt(env, 'REPLAY_MAX_CONCURRENT', d.replayMaxConcurrent, 1, 1000),
+    replayMaxRecords: envInt(env, 'REPLAY_MAX_RECORDS', d.replayMaxRecords, 1, 100_000),
+    replayBatchSize: envInt(env, 'REPLAY_BATCH_SIZE', d.replayBatchSize, 1, 1_000_000),
+    replayMaxBatchSize: envInt(env, 'REPLAY_MAX_BATCH_SIZE', d.replayMaxBatchSize, 1, 1_000_000),
 
-    snapshotEveryEvents: int(env, 'SNAPSHOT_EVERY_EVENTS', d.snapshotEveryEvents, 0),
-    snapshotMaxAgeMs: int(env, 'SNAPSHOT_MAX_AGE_MS', d.snapshotMaxAgeMs, 0),
-    snapshotMaxPerEntity: int(env, 'SNAPSHOT_MAX_PER_ENTITY', d.snapshotMaxPerEntity, 1, 10_000),
-    snapshotMaxTotal: int(env, 'SNAPSHOT_MAX_TOTAL', d.snapshotMaxTotal, 1),
-    snapshotMaxTotalBytes: int(env, 'SNAPSHOT_MAX_TOTAL_BYTES', d.snapshotMaxTotalBytes, 1024),
-    snapshotMaxStateBytes: int(env, 'SNAPSHOT_MAX_STATE_BYTES', d.snapshotMaxStateBytes, 2),
-    snapshotQueueMax: int(env, 'SNAPSHOT_QUEUE_MAX', d.snapshotQueueMax, 1),
+    snapshotEveryEvents: envInt(env, 'SNAPSHOT_EVERY_EVENTS', d.snapshotEveryEvents, 0),
+    snapshotMaxAgeMs: envInt(env, 'SNAPSHOT_MAX_AGE_MS', d.snapshotMaxAgeMs, 0),
+    snapshotMaxPerEntity: envInt(env, 'SNAPSHOT_MAX_PER_ENTITY', d.snapshotMaxPerEntity, 1, 10_000),
+    snapshotMaxTotal: envInt(env, 'SNAPSHOT_MAX_TOTAL', d.snapshotMaxTotal, 1),
+    snapshotMaxTotalBytes: envInt(env, 'SNAPSHOT_MAX_TOTAL_BYTES', d.snapshotMaxTotalBytes, 1024),
+    snapshotMaxStateBytes: envInt(env, 'SNAPSHOT_MAX_STATE_BYTES', d.snapshotMaxStateBytes, 2),
+    snapshotQueueMax: envInt(env, 'SNAPSHOT_QUEUE_MAX', d.snapshotQueueMax, 1),
 
-    analyticsMaxScanEvents: int(env, 'ANALYTICS_MAX_SCAN_EVENTS', d.analyticsMaxScanEvents, 1),
-    analyticsMaxBuckets: int(env, 'ANALYTICS_MAX_BUCKETS', d.analyticsMaxBuckets, 1, 10_000_000),
+    analyticsMaxScanEvents: envInt(env, 'ANALYTICS_MAX_SCAN_EVENTS', d.analyticsMaxScanEvents, 1),
+    analyticsMaxBuckets: envInt(env, 'ANALYTICS_MAX_BUCKETS', d.analyticsMaxBuckets, 1, 10_000_000),
 
-    metricsEnabled: bool(env, 'METRICS_ENABLED', d.metricsEnabled),
-    eventTypeLabelLimit: int(env, 'EVENT_TYPE_LABEL_LIMIT', d.eventTypeLabelLimit, 1),
-    labelValueLimit: int(env, 'LABEL_VALUE_LIMIT', d.labelValueLimit, 1),
+    metricsEnabled: envBool(env, 'METRICS_ENABLED', d.metricsEnabled),
+    eventTypeLabelLimit: envInt(env, 'EVENT_TYPE_LABEL_LIMIT', d.eventTypeLabelLimit, 1),
+    labelValueLimit: envInt(env, 'LABEL_VALUE_LIMIT', d.labelValueLimit, 1),
 
-    schemaEnforcement: oneOf(env, 'SCHEMA_ENFORCEMENT', d.schemaEnforcement, ['off', 'all']),
-    schemaMaxSubjects: int(env, 'SCHEMA_MAX_SUBJECTS', d.schemaMaxSubjects, 1),
-    schemaMaxVersionsPerSubject: int(env, 'SCHEMA_MAX_VERSIONS_PER_SUBJECT', d.schemaMaxVersionsPerSubject, 1, 1_000_000),
-    schemaMaxSchemaBytes: int(env, 'SCHEMA_MAX_SCHEMA_BYTES', d.schemaMaxSchemaBytes, 64),
-    schemaMaxTotalBytes: int(env, 'SCHEMA_MAX_TOTAL_BYTES', d.schemaMaxTotalBytes, 1024),
-    schemaValidatorCacheEntries: int(env, 'SCHEMA_VALIDATOR_CACHE_ENTRIES', d.schemaValidatorCacheEntries, 1),
-    schemaMaxPendingWrites: int(env, 'SCHEMA_MAX_PENDING_WRITES', d.schemaMaxPendingWrites, 1),
-    schemaMaxErrors: int(env, 'SCHEMA_MAX_ERRORS', d.schemaMaxErrors, 1, 10_000),
+    schemaEnforcement: envOneOf(env, 'SCHEMA_ENFORCEMENT', d.schemaEnforcement, ['off', 'all']),
+    schemaMaxSubjects: envInt(env, 'SCHEMA_MAX_SUBJECTS', d.schemaMaxSubjects, 1),
+    schemaMaxVersionsPerSubject: envInt(env, 'SCHEMA_MAX_VERSIONS_PER_SUBJECT', d.schemaMaxVersionsPerSubject, 1, 1_000_000),
+    schemaMaxSchemaBytes: envInt(env, 'SCHEMA_MAX_SCHEMA_BYTES', d.schemaMaxSchemaBytes, 64),
+    schemaMaxTotalBytes: envInt(env, 'SCHEMA_MAX_TOTAL_BYTES', d.schemaMaxTotalBytes, 1024),
+    schemaValidatorCacheEntries: envInt(env, 'SCHEMA_VALIDATOR_CACHE_ENTRIES', d.schemaValidatorCacheEntries, 1),
+    schemaMaxPendingWrites: envInt(env, 'SCHEMA_MAX_PENDING_WRITES', d.schemaMaxPendingWrites, 1),
+    schemaMaxErrors: envInt(env, 'SCHEMA_MAX_ERRORS', d.schemaMaxErrors, 1, 10_000),
 
-    pipelineMax: int(env, 'PIPELINE_MAX', d.pipelineMax, 1, 100_000),
-    pipelineMaxOperators: int(env, 'PIPELINE_MAX_OPERATORS', d.pipelineMaxOperators, 1, 1000),
-    pipelineMaxGroups: int(env, 'PIPELINE_MAX_GROUPS', d.pipelineMaxGroups, 1, 10_000_000),
-    pipelineMaxClosedWindows: int(env, 'PIPELINE_MAX_CLOSED_WINDOWS', d.pipelineMaxClosedWindows, 0, 100_000),
-    pipelineRecentOutputs: int(env, 'PIPELINE_RECENT_OUTPUTS', d.pipelineRecentOutputs, 0, 1000),
-    pipelineWindowLatenessMs: int(env, 'PIPELINE_WINDOW_LATENESS_MS', d.pipelineWindowLatenessMs, 0, 86_400_000),
-    pipelineEnrichCacheEntries: int(env, 'PIPELINE_ENRICH_CACHE_ENTRIES', d.pipelineEnrichCacheEntries, 1, 10_000_000),
+    pipelineMax: envInt(env, 'PIPELINE_MAX', d.pipelineMax, 1, 100_000),
+    pipelineMaxOperators: envInt(env, 'PIPELINE_MAX_OPERATORS', d.pipelineMaxOperators, 1, 1000),
+    pipelineMaxGroups: envInt(env, 'PIPELINE_MAX_GROUPS', d.pipelineMaxGroups, 1, 10_000_000),
+    pipelineMaxClosedWindows: envInt(env, 'PIPELINE_MAX_CLOSED_WINDOWS', d.pipelineMaxClosedWindows, 0, 100_000),
+    pipelineRecentOutputs: envInt(env, 'PIPELINE_RECENT_OUTPUTS', d.pipelineRecentOutputs, 0, 1000),
+    pipelineWindowLatenessMs: envInt(env, 'PIPELINE_WINDOW_LATENESS_MS', d.pipelineWindowLatenessMs, 0, 86_400_000),
+    pipelineEnrichCacheEntries: envInt(env, 'PIPELINE_ENRICH_CACHE_ENTRIES', d.pipelineEnrichCacheEntries, 1, 10_000_000),
 
-    wsMaxConnections: int(env, 'WS_MAX_CONNECTIONS', d.wsMaxConnections, 1),
-    wsMaxBufferedBytes: int(env, 'WS_MAX_BUFFERED_BYTES', d.wsMaxBufferedBytes, 1024),
-    wsHeartbeatIntervalMs: int(env, 'WS_HEARTBEAT_INTERVAL_MS', d.wsHeartbeatIntervalMs, 100),
+    wsMaxConnections: envInt(env, 'WS_MAX_CONNECTIONS', d.wsMaxConnections, 1),
+    wsMaxBufferedBytes: envInt(env, 'WS_MAX_BUFFERED_BYTES', d.wsMaxBufferedBytes, 1024),
+    wsHeartbeatIntervalMs: envInt(env, 'WS_HEARTBEAT_INTERVAL_MS', d.wsHeartbeatIntervalMs, 100),
   };
 }

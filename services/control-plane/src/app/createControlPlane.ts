@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenHttp } from '@allsource/service-kit';
 import type { Logger } from 'pino';
 import type { ControlPlaneConfig } from '../config';
 import { History } from '../history/history';
@@ -59,21 +59,8 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const ctx: ControlPlaneContext = { config, version: CONTROL_PLANE_VERSION, startedAt, logger, metrics, scraper, history, historyStatus, prometheus };
 
   const server = http.createServer(createHttpApp(ctx));
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 120_000;
-  let shuttingDown = false;
-  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (shuttingDown) res.setHeader('Connection', 'close');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenHttp(server, config.port, config.host);
+  const { port } = listening;
 
   let saving: Promise<void> | undefined;
   const saveHistory = (): Promise<void> =>
@@ -111,16 +98,10 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('shutting down: stopping scrapes, finishing in-flight requests');
-      shuttingDown = true;
+      listening.beginShutdown();
       clearInterval(snapshotTimer);
       await scraper.stop();
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
-      await Promise.race([closed, timeout]);
-      clearInterval(sweep);
-      server.closeAllConnections();
+      await listening.close(config.shutdownTimeoutMs);
       await saving;
       await saveHistory();
       logger.info({ snapshot_bytes: historyStatus.lastSaveBytes }, 'shutdown complete');

@@ -1,8 +1,8 @@
-import express, { type Express } from 'express';
+import { createServiceApp } from '@allsource/service-kit';
+import type { Express } from 'express';
+import { dashboardPageRoutes } from '../dashboard/dashboardRoutes';
+import { controlPlaneAccessPolicy } from './accessPolicy';
 import type { ControlPlaneContext } from './context';
-import { errorHandler, notFound } from './middleware/errorHandler';
-import { httpMetrics } from './middleware/httpMetrics';
-import { requestContext } from './middleware/requestContext';
 import { clusterRoutes } from './routes/cluster';
 import { dashboardRoutes } from './routes/dashboard';
 import { healthRoutes } from './routes/health';
@@ -14,17 +14,22 @@ import { operationRoutes } from './routes/operations';
  * timeseries make a request upstream.
  */
 export function createHttpApp(ctx: ControlPlaneContext): Express {
-  const app = express();
-  app.disable('x-powered-by');
-  app.set('etag', false);
-  app.set('query parser', 'simple');
-  app.use(requestContext(ctx.logger, ctx.config.logRequests));
-  app.use(httpMetrics(ctx.metrics));
-  healthRoutes(app, ctx);
-  clusterRoutes(app, ctx);
-  dashboardRoutes(app, ctx);
-  operationRoutes(app, ctx);
-  app.use(notFound);
-  app.use(errorHandler);
-  return app;
+  const { m } = ctx.metrics;
+  const httpMetrics = {
+    requests: m.counter('control_plane_http_requests_total'),
+    duration: m.histogram('control_plane_http_request_duration_seconds'),
+    inFlight: m.gauge('control_plane_http_requests_in_flight'),
+  };
+  const security = {
+    settings: ctx.config.security,
+    policy: controlPlaneAccessPolicy,
+    rateLimitExempt: (path: string) => path === '/health' || path === '/metrics',
+  };
+  return createServiceApp({ logger: ctx.logger, logRequests: ctx.config.logRequests, metrics: httpMetrics, security }, (app) => {
+    healthRoutes(app, ctx);
+    clusterRoutes(app, ctx);
+    dashboardRoutes(app, ctx);
+    operationRoutes(app, ctx);
+    dashboardPageRoutes(app, ctx);
+  });
 }

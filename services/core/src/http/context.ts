@@ -19,4 +19,6 @@ export interface HttpContext {
   ingest: IngestDeps;
   /** Events ingested since this process started. */
   ingestedSinceStart: () => number;
+  /** Everything on disk under DATA_DIR: WAL, segments, snapshots. */
+  storageBytes: () => number;
 }

@@ -22,6 +22,7 @@
 import * as http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { AllSourceError } from '@allsource/errors';
+import { presentedKey, type ApiKeyStore } from '@allsource/service-kit';
 import type { Logger } from 'pino';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { CoreModule, CoreModuleDeps } from '../app/coreModule';
@@ -52,6 +53,8 @@ export interface EventStreamOptions {
   maxConnections: number;
   maxBufferedBytes: number;
   heartbeatIntervalMs: number;
+  /** When keys are configured, an upgrade must present one (header, or `?api_key=` for browsers). */
+  apiKeys?: ApiKeyStore;
 }
 
 export class EventStream implements CoreModule {
@@ -134,6 +137,14 @@ export class EventStream implements CoreModule {
       this.errors.inc();
       refuse(socket, 404, new AllSourceError('NOT_FOUND', `no WebSocket endpoint at ${url.pathname.slice(0, 200)}`));
       return;
+    }
+    if (this.opts.apiKeys?.enabled) {
+      const key = presentedKey(req, true);
+      if (key === undefined || !this.opts.apiKeys.identify(key)) {
+        this.errors.inc();
+        refuse(socket, 401, new AllSourceError('UNAUTHORIZED', key === undefined ? 'an API key is required (Authorization: Bearer <key>, or ?api_key=)' : 'the API key is not valid'));
+        return;
+      }
     }
     if (this.shuttingDown) {
       this.errors.inc();
@@ -325,5 +336,6 @@ export function eventStreamModule(deps: CoreModuleDeps): EventStream {
     maxConnections: deps.config.wsMaxConnections,
     maxBufferedBytes: deps.config.wsMaxBufferedBytes,
     heartbeatIntervalMs: deps.config.wsHeartbeatIntervalMs,
+    apiKeys: deps.config.security.apiKeys,
   });
 }

@@ -6,10 +6,10 @@
  * answer as 503.
  */
 import { AllSourceError } from '@allsource/errors';
+import { jsonBody } from '@allsource/service-kit';
 import type { Express, Request, Response } from 'express';
 import type { NodeState } from '../../scrape/scraper';
 import type { ControlPlaneContext } from '../context';
-import { jsonBody } from '../middleware/jsonBody';
 
 const REPLAY_FIELDS = ['node', 'entity_id', 'event_type', 'projection_name', 'from_timestamp', 'to_timestamp', 'as_of', 'config'] as const;
 const SNAPSHOT_FIELDS = ['node', 'entity_id'] as const;

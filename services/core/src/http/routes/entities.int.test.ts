@@ -4,8 +4,7 @@
  */
 import type { EntityStateResponse, IngestEventResponse, JsonValue, RawResponse } from '@allsource/client';
 import { startTestCore, type TestCore } from '../../testing/testCore';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep } from '../../testing/wait';
 
 interface ErrorBody {
   error: string;

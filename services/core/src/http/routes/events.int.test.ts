@@ -6,12 +6,11 @@
 import { isDeepStrictEqual } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import type { Event, IngestEventRequest, QueryEventsParams, RawResponse } from '@allsource/client';
-import { startTestCore, type TestCore } from '../../testing/testCore';
+import { startTestCore, useTestCore, type TestCore } from '../../testing/testCore';
+import { sleep } from '../../testing/wait';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const RFC3339_US_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface ErrorBody {
   error: string;
@@ -99,11 +98,7 @@ const INVALID_EVENTS: Array<[string, unknown]> = [
 ];
 
 describe('event ingestion', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ MAX_BATCH_EVENTS: '5', MAX_BODY_BYTES: '4096' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ MAX_BATCH_EVENTS: '5', MAX_BODY_BYTES: '4096' });
 
   const totalEvents = async (): Promise<number> => (await t.client.stats()).total_events;
   const entityEvents = async (entityId: string): Promise<Event[]> => (await t.client.queryEvents({ entity_id: entityId })).events;

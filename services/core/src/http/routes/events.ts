@@ -1,11 +1,11 @@
 import { AllSourceError } from '@allsource/errors';
-import type { Express, Response } from 'express';
+import { jsonBody } from '@allsource/service-kit';
+import type { Express, NextFunction, Request, Response } from 'express';
 import { formatTimestamp } from '../../events/timestamps';
 import { ingestEvents } from '../../ingest/ingestEvents';
 import { queryTypeOf, selectPositions, type EventQuery } from '../../query/eventQuery';
 import { eventJson, eventsJson } from '../../query/serialize';
 import type { HttpContext } from '../context';
-import { jsonBody } from '../middleware/jsonBody';
 import { optionalEnum, optionalInt, optionalString, optionalTimestamp } from '../params';
 
 function sendJsonText(res: Response, text: string): void {
@@ -15,13 +15,20 @@ function sendJsonText(res: Response, text: string): void {
 
 export function eventRoutes(app: Express, ctx: HttpContext): void {
   const body = jsonBody(ctx.config.maxBodyBytes);
+  // Runs only when the body could not be read (wrong type, too large, malformed): those are
+  // ingestion errors too. Errors after the body parsed are counted by ingestEvents.
+  const countBodyErrors = (err: unknown, _req: Request, _res: Response, next: NextFunction): void => {
+    const code = (err as { code?: string }).code;
+    ctx.metrics.recordIngestError(code === 'PAYLOAD_TOO_LARGE' ? 'too_large' : 'validation');
+    next(err);
+  };
 
-  app.post('/api/v1/events', body, async (req, res) => {
+  app.post('/api/v1/events', body, countBodyErrors, async (req: Request, res: Response) => {
     const [e] = await ingestEvents(ctx.ingest, req.body, 'single');
     sendJsonText(res, `{"event_id":"${e!.id}","timestamp":"${formatTimestamp(e!.timestampUs)}","version":${e!.version}}`);
   });
 
-  app.post('/api/v1/events/batch', body, async (req, res) => {
+  app.post('/api/v1/events/batch', body, countBodyErrors, async (req: Request, res: Response) => {
     const stored = await ingestEvents(ctx.ingest, req.body, 'batch');
     let out = `{"total":${stored.length},"ingested":${stored.length},"events":[`;
     for (let i = 0; i < stored.length; i++) {
@@ -54,6 +61,13 @@ export function eventRoutes(app: Express, ctx: HttpContext): void {
     const events = await ctx.store.readPositions(selectPositions(ctx.store.index, query));
     ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.length);
     sendJsonText(res, `{"events":${eventsJson(events)},"count":${events.length}}`);
+  });
+
+  // The live stream is a WebSocket (stream/eventStream.ts handles the upgrade); a plain GET
+  // gets told so instead of being taken for an event id.
+  app.get('/api/v1/events/stream', (_req, res) => {
+    res.setHeader('Upgrade', 'websocket');
+    throw new AllSourceError('UPGRADE_REQUIRED', 'this endpoint is a WebSocket: connect with Upgrade: websocket');
   });
 
   app.get('/api/v1/events/:event_id', async (req, res) => {

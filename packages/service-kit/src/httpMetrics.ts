@@ -1,14 +1,23 @@
 import type { NextFunction, Request, Response } from 'express';
-import type { ControlPlaneMetrics } from '../../metrics/controlPlaneMetrics';
+
+/** The three instruments request metrics feed (each service passes its own catalogue's handles). */
+export interface HttpMetricHandles {
+  /** Counter labelled method, endpoint, status. */
+  requests: { inc(labels: { method: string; endpoint: string; status: string }): void };
+  /** Histogram (seconds) labelled method, endpoint. */
+  duration: { observe(labels: { method: string; endpoint: string }, value: number): void };
+  /** Gauge of requests being answered. */
+  inFlight: { inc(): void; dec(): void };
+}
 
 /**
  * Counts every request and its duration by method, route template (never the raw URL, so series
  * stay bounded) and status; unmatched URLs are labelled `unmatched`. Keeps the in-flight gauge.
+ * Without handles (metrics switched off) it only passes the request on.
  */
-export function httpMetrics(metrics: ControlPlaneMetrics) {
-  const requests = metrics.m.counter('control_plane_http_requests_total');
-  const duration = metrics.m.histogram('control_plane_http_request_duration_seconds');
-  const inFlight = metrics.m.gauge('control_plane_http_requests_in_flight');
+export function httpMetrics(handles: HttpMetricHandles | undefined) {
+  if (!handles) return (_req: Request, _res: Response, next: NextFunction) => next();
+  const { requests, duration, inFlight } = handles;
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
     inFlight.inc();
