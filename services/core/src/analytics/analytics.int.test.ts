@@ -3,20 +3,11 @@
  * (since/until around them), bad parameters, the caps, and the analytics query metrics.
  */
 import type { CorrelationResponse, FrequencyResponse, IngestEventResponse, RawResponse, SummaryResponse } from '@allsource/client';
+import { sumSamples } from '../testing/metricsText';
 import { startTestCore, type TestCore } from '../testing/testCore';
 
 /** Sum of the samples of `name` whose labels include `labels`, from /metrics text. */
-async function metric(t: TestCore, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await t.client.metricsText();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2] ?? '';
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
+const metric = async (t: TestCore, name: string, labels: Record<string, string> = {}): Promise<number> => sumSamples(await t.client.metricsText(), name, labels);
 
 function expectInvalidQuery(res: RawResponse<unknown>, text: string): void {
   expect(res.status).toBe(400);

@@ -9,98 +9,14 @@
  *
  * Needs the build (`tsc -b tsconfig.build.json`) to have produced services/core/dist/main.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import * as net from 'node:net';
-import * as os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { AllSourceClient, isApiError, type Event, type IngestEventRequest } from '@allsource/client';
+import { isApiError, type AllSourceClient, type Event, type IngestEventRequest } from '@allsource/client';
+import { spawnCore, useSpawnedCores, type CoreChild } from '../testing/childCore';
+import { sleep } from '../testing/wait';
 
-const MAIN_JS = path.resolve(__dirname, '../../dist/main.js');
-
-interface Child {
-  proc: ChildProcess;
-  port: number;
-  client: AllSourceClient;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcess>();
-let dataDir: string;
-
-beforeAll(async () => {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx tsc -b tsconfig.build.json)`);
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'allsource-crash-e2e-'));
-});
-
-afterAll(async () => {
-  for (const proc of children) {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  }
-  await Promise.all(
-    [...children].map((proc) =>
-      proc.exitCode === null && proc.signalCode === null ? new Promise((resolve) => proc.once('exit', resolve)) : undefined,
-    ),
-  );
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function startChild(env: Record<string, string>): Promise<Child> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN_JS], {
-    env: {
-      ...process.env,
-      DATA_DIR: dataDir,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
-      LOG_REQUESTS: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const client = new AllSourceClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 5000 });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`core exited during start-up (code ${proc.exitCode}, signal ${proc.signalCode}):\n${output}`);
-    }
-    const health = await client.raw('GET', '/health', { timeoutMs: 1000 }).catch(() => undefined);
-    if (health?.status === 200) break;
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`core did not become healthy within 30 s:\n${output}`);
-    }
-    await sleep(50);
-  }
-  return { proc, port, client, output: () => output, exited };
-}
+const tmp = useSpawnedCores('allsource-crash-e2e-');
 
 // --- the load -----------------------------------------------------------------------------------
 
@@ -150,7 +66,7 @@ interface LoadResult {
  * Runs 8 single-event writers and 2 batch writers against `child` until `stop()` says so (each
  * loop is also bounded in iterations), then resolves once they have all given up.
  */
-function runLoad(child: Child, cycle: number): { stop: () => void; done: Promise<LoadResult>; acked: () => number } {
+function runLoad(child: CoreChild, cycle: number): { stop: () => void; done: Promise<LoadResult>; acked: () => number } {
   let stopped = false;
   let ackedThisCycle = 0;
   const unexpectedErrors: string[] = [];
@@ -221,7 +137,7 @@ async function allEventsOf(client: AllSourceClient, entityId: string): Promise<E
  * Checks the restarted service against everything sent and acknowledged so far. Problems are
  * collected and asserted at the end (one `expect` per event would dominate the run time).
  */
-async function verify(child: Child): Promise<void> {
+async function verify(child: CoreChild): Promise<void> {
   const problems: string[] = [];
   const found = new Map<string, Event>();
   let total = 0;
@@ -308,7 +224,7 @@ function lostBefore(cycle: number): string[] {
 describe('kill -9 under load', () => {
   it('keeps every acknowledged event exactly once across three SIGKILL/restart cycles', async () => {
     const env = { FLUSH_MAX_EVENTS: '500', FLUSH_MAX_AGE_MS: '2000' };
-    let child = await startChild(env);
+    let child = await spawnCore(tmp.path, env);
     const cycles = 3;
     for (let cycle = 1; cycle <= cycles; cycle++) {
       const absentBefore = lostBefore(cycle);
@@ -317,8 +233,10 @@ describe('kill -9 under load', () => {
       // segment flushes (FLUSH_MAX_EVENTS=500); bounded at 20 s in any case.
       const killAfter = 1500 + Math.floor(Math.random() * 1500);
       const started = Date.now();
-      while (Date.now() - started < 20_000 && (Date.now() - started < killAfter || load.acked() < 1500)) await sleep(25);
-      child.proc.kill('SIGKILL');
+      // The kill must hit a store that has segments too (not only a WAL): wait for the first flush.
+      const hasSegments = async () => (await readdir(path.join(tmp.path, 'segments'))).some((f) => f.endsWith('.parquet'));
+      while (Date.now() - started < 20_000 && (Date.now() - started < killAfter || load.acked() < 1500 || !(await hasSegments()))) await sleep(25);
+      child.kill('SIGKILL');
       const exit = await child.exited;
       expect(exit.signal).toBe('SIGKILL');
       load.stop();
@@ -326,18 +244,18 @@ describe('kill -9 under load', () => {
       expect(result.unexpectedErrors).toEqual([]);
       expect(result.ackedThisCycle).toBeGreaterThan(0);
 
-      child = await startChild(env);
+      child = await spawnCore(tmp.path, env);
       await verify(child);
       // An event absent after an earlier restart never turns up later.
       expect(absentBefore.filter((m) => present.has(m))).toEqual([]);
-      const segments = (await readdir(path.join(dataDir, 'segments'))).filter((f) => f.endsWith('.parquet'));
+      const segments = (await readdir(path.join(tmp.path, 'segments'))).filter((f) => f.endsWith('.parquet'));
       expect(segments.length).toBeGreaterThan(0);
     }
     // The restarted service keeps accepting writes on top of the recovered state.
     const res = await child.client.ingest({ event_type: 'crash.after', entity_id: ENTITIES[0]!, payload: { marker: 'final' } });
     const events = await allEventsOf(child.client, ENTITIES[0]!);
     expect(events[events.length - 1]).toMatchObject({ id: res.event_id, version: events.length, payload: { marker: 'final' } });
-    child.proc.kill('SIGTERM');
+    child.kill('SIGTERM');
     expect((await child.exited).code).toBe(0);
   }, 240_000);
 });

@@ -6,98 +6,15 @@
  *
  * Needs the build (`tsc -b tsconfig.build.json`) to have produced services/core/dist/main.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import * as net from 'node:net';
-import * as os from 'node:os';
+import { readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { AllSourceClient, isApiError, type Event, type IngestEventRequest } from '@allsource/client';
+import { isApiError, type AllSourceClient, type Event, type IngestEventRequest } from '@allsource/client';
+import { exitWithin, spawnCore, useSpawnedCores } from '../testing/childCore';
+import { sqlString, withDuck } from '../testing/duckdb';
+import { sleep } from '../testing/wait';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
-
-const MAIN_JS = path.resolve(__dirname, '../../dist/main.js');
-
-interface Child {
-  proc: ChildProcess;
-  client: AllSourceClient;
-  output: () => string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-const children = new Set<ChildProcess>();
-let tmpRoot: string;
-
-beforeAll(async () => {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx tsc -b tsconfig.build.json)`);
-  tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'allsource-shutdown-e2e-'));
-});
-
-afterAll(async () => {
-  const alive = [...children].filter((proc) => proc.exitCode === null && proc.signalCode === null);
-  for (const proc of alive) proc.kill('SIGKILL');
-  await Promise.all(alive.map((proc) => new Promise((resolve) => proc.once('exit', resolve))));
-  if (tmpRoot) await rm(tmpRoot, { recursive: true, force: true });
-});
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function startChild(dataDir: string, env: Record<string, string>): Promise<Child> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN_JS], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-20_000);
-  };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    proc.once('exit', (code, signal) => resolve({ code, signal })),
-  );
-  const client = new AllSourceClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 5000 });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) {
-      throw new Error(`core exited during start-up (code ${proc.exitCode}, signal ${proc.signalCode}):\n${output}`);
-    }
-    const health = await client.raw('GET', '/health', { timeoutMs: 1000 }).catch(() => undefined);
-    if (health?.status === 200) break;
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`core did not become healthy within 30 s:\n${output}`);
-    }
-    await sleep(50);
-  }
-  return { proc, client, output: () => output, exited };
-}
-
-/** Resolves with the exit, or with `undefined` if the process is still running after `ms`. */
-async function exitWithin(child: Child, ms: number): Promise<{ code: number | null; signal: NodeJS.Signals | null } | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
-  try {
-    return await Promise.race([child.exited, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const tmp = useSpawnedCores('allsource-shutdown-e2e-');
 
 const ENTITIES = Array.from({ length: 16 }, (_, i) => `order-${i}`);
 
@@ -218,24 +135,16 @@ async function walBytes(dataDir: string): Promise<number> {
 async function parquetRowCount(dataDir: string): Promise<{ files: number; rows: number; distinctIds: number }> {
   const files = (await readdir(path.join(dataDir, 'segments'))).filter((f) => f.endsWith('.parquet'));
   if (files.length === 0) return { files: 0, rows: 0, distinctIds: 0 };
-  const duck = await DuckDBInstance.create(':memory:');
-  const con = await duck.connect();
-  try {
-    const glob = path.join(dataDir, 'segments', '*.parquet').replace(/'/g, "''");
-    const reader = await con.runAndReadAll(`select count(*), count(distinct id) from read_parquet('${glob}')`);
-    const [[rows, distinctIds]] = reader.getRows() as [[bigint, bigint]];
-    return { files: files.length, rows: Number(rows), distinctIds: Number(distinctIds) };
-  } finally {
-    con.closeSync();
-    duck.closeSync();
-  }
+  const sql = `select count(*), count(distinct id) from read_parquet(${sqlString(path.join(dataDir, 'segments', '*.parquet'))})`;
+  const [[rows, distinctIds]] = (await withDuck(async (con) => (await con.runAndReadAll(sql)).getRows())) as [[bigint, bigint]];
+  return { files: files.length, rows: Number(rows), distinctIds: Number(distinctIds) };
 }
 
 async function sigtermUnderLoad(env: Record<string, string>, tag: string, expectSegmentsBefore: boolean): Promise<void> {
-  const dataDir = path.join(tmpRoot, tag);
+  const dataDir = path.join(tmp.path, tag);
   // A shutdown that waits for its timeout (e.g. for keep-alive connections to go quiet) would
   // take a minute here and fail the bounded wait below.
-  const child = await startChild(dataDir, { SHUTDOWN_TIMEOUT_MS: '60000', ...env });
+  const child = await spawnCore(dataDir, { SHUTDOWN_TIMEOUT_MS: '60000', ...env });
   const load = startLoad(child.client, tag);
   // Let the writers get going (bounded), then check where the events are before the signal.
   const started = Date.now();
@@ -248,7 +157,7 @@ async function sigtermUnderLoad(env: Record<string, string>, tag: string, expect
     expect(before.buffered_events).toBeGreaterThan(0);
   }
 
-  child.proc.kill('SIGTERM');
+  child.kill('SIGTERM');
   // Exits by itself, cleanly, in a few seconds (bounded wait; SIGKILLed by afterAll otherwise).
   const exit = await exitWithin(child, 20_000);
   expect({ exit, output: exit?.code === 0 ? '' : child.output() }).toEqual({ exit: { code: 0, signal: null }, output: '' });
@@ -264,7 +173,7 @@ async function sigtermUnderLoad(env: Record<string, string>, tag: string, expect
   expect(parquet.rows).toBeGreaterThanOrEqual(load.acked.size);
   expect(await walBytes(dataDir)).toBe(0);
 
-  const restarted = await startChild(dataDir, env);
+  const restarted = await spawnCore(dataDir, env);
   const after = await restarted.client.stats();
   expect(after.buffered_events).toBe(0);
   expect(after.total_events).toBe(parquet.rows);
@@ -272,7 +181,7 @@ async function sigtermUnderLoad(env: Record<string, string>, tag: string, expect
   expect({ problems: problems.length, first: problems.slice(0, 20) }).toEqual({ problems: 0, first: [] });
   expect(total).toBe(parquet.rows);
 
-  restarted.proc.kill('SIGTERM');
+  restarted.kill('SIGTERM');
   expect(await exitWithin(restarted, 20_000)).toEqual({ code: 0, signal: null });
 }
 

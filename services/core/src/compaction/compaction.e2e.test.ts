@@ -7,92 +7,28 @@
  *
  * Needs the build (`tsc -b tsconfig.build.json`) to have produced services/core/dist/main.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import * as net from 'node:net';
-import * as os from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { AllSourceClient, isApiError, type Event, type IngestEventRequest } from '@allsource/client';
+import { isApiError, type AllSourceClient, type Event, type IngestEventRequest } from '@allsource/client';
+import { spawnCore, useSpawnedCores, type CoreChild } from '../testing/childCore';
+import { sleep } from '../testing/wait';
 
-const MAIN_JS = path.resolve(__dirname, '../../dist/main.js');
 const ENV = { FLUSH_MAX_EVENTS: '40', FLUSH_MAX_AGE_MS: '200', COMPACTION_INTERVAL_MS: '50', ROW_GROUP_SIZE: '16' };
 const ENTITIES = Array.from({ length: 8 }, (_, i) => `cmp-${i}`);
 
-const children = new Set<ChildProcess>();
-let dataDir: string;
-
-beforeAll(async () => {
-  if (!existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} is missing: build first (npx tsc -b tsconfig.build.json)`);
-  dataDir = await mkdtemp(path.join(os.tmpdir(), 'allsource-compaction-e2e-'));
-});
-
-afterAll(async () => {
-  for (const proc of children) {
-    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
-  }
-  await Promise.all(
-    [...children].map((proc) =>
-      proc.exitCode === null && proc.signalCode === null ? new Promise((resolve) => proc.once('exit', resolve)) : undefined,
-    ),
-  );
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface Child {
-  proc: ChildProcess;
-  client: AllSourceClient;
-  exited: Promise<NodeJS.Signals | null>;
-}
+const tmp = useSpawnedCores('allsource-compaction-e2e-');
 
 /** A restarted core that writes nothing by itself (no compaction, no age flush): for checking. */
 const QUIET = { COMPACTION_INTERVAL_MS: '0', FLUSH_MAX_AGE_MS: '3600000' };
 
-async function startChild(over: Record<string, string> = {}): Promise<Child> {
-  const port = await freePort();
-  const proc = spawn(process.execPath, [MAIN_JS], {
-    env: { ...process.env, DATA_DIR: dataDir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', LOG_REQUESTS: 'false', ...ENV, ...over },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.add(proc);
-  let output = '';
-  const keep = (chunk: Buffer) => (output = (output + chunk.toString('utf8')).slice(-20_000));
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => proc.once('exit', (_code, signal) => resolve(signal)));
-  const client = new AllSourceClient({ baseUrl: `http://127.0.0.1:${port}`, timeoutMs: 10_000 });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`core exited during start-up:\n${output}`);
-    const health = await client.raw('GET', '/health', { timeoutMs: 1000 }).catch(() => undefined);
-    if (health?.status === 200) return { proc, client, exited };
-    if (Date.now() > deadline) {
-      proc.kill('SIGKILL');
-      throw new Error(`core did not become healthy within 30 s:\n${output}`);
-    }
-    await sleep(50);
-  }
-}
+const startChild = (over: Record<string, string> = {}): Promise<CoreChild> => spawnCore(tmp.path, { ...ENV, ...over }, { clientTimeoutMs: 10_000 });
 
 const sent = new Map<string, IngestEventRequest>();
 const acked = new Map<string, { id: string; version: number; timestamp: string }>();
 
 /** Batch writers (sizes 1–9) until stopped; the kill ends them. */
-function runLoad(child: Child, cycle: number): { stop: () => void; done: Promise<string[]> } {
+function runLoad(child: CoreChild, cycle: number): { stop: () => void; done: Promise<string[]> } {
   let stopped = false;
   const errors: string[] = [];
   const writer = async (w: number): Promise<void> => {
@@ -155,7 +91,7 @@ async function verify(client: AllSourceClient): Promise<void> {
 
 /** The segment files on disk are exactly those of the manifest (recovery removed the orphans). */
 async function expectNoOrphans(): Promise<void> {
-  const dir = path.join(dataDir, 'segments');
+  const dir = path.join(tmp.path, 'segments');
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { segments: Array<{ file: string }> };
   const onDisk = (await readdir(dir)).filter((f) => f !== 'manifest.json').sort();
   expect(onDisk).toEqual(manifest.segments.map((s) => s.file).sort());
@@ -174,8 +110,8 @@ describe('compaction under kill -9', () => {
         if (compactions < 2) await sleep(20);
       }
       await sleep(Math.floor(Math.random() * 400));
-      child.proc.kill('SIGKILL');
-      expect(await child.exited).toBe('SIGKILL');
+      child.kill('SIGKILL');
+      expect((await child.exited).signal).toBe('SIGKILL');
       load.stop();
       expect(await load.done).toEqual([]);
       expect(compactions).toBeGreaterThanOrEqual(2);
@@ -189,8 +125,8 @@ describe('compaction under kill -9', () => {
         await checker.client.compaction.trigger();
         await verify(checker.client);
       }
-      checker.proc.kill('SIGTERM');
-      expect(await checker.exited).toBeNull();
+      checker.kill('SIGTERM');
+      expect((await checker.exited).signal).toBeNull();
     }
     expect(acked.size).toBeGreaterThan(100);
   }, 300_000);

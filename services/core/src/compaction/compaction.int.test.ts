@@ -10,7 +10,8 @@ import { AllSourceClient, type Event, type IngestEventRequest } from '@allsource
 import pino from 'pino';
 import { startCore } from '../app/createCore';
 import { loadConfig } from '../config';
-import { startTestCore, type TestCore } from '../testing/testCore';
+import { startTestCore, useTestCore, type TestCore } from '../testing/testCore';
+import { waitFor } from '../testing/wait';
 
 async function parquetFiles(dataDir: string): Promise<string[]> {
   return (await readdir(path.join(dataDir, 'segments'))).filter((n) => n.endsWith('.parquet'));
@@ -25,14 +26,6 @@ function sample(text: string, name: string): number {
   return 0;
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 function events(n: number, prefix: string): IngestEventRequest[] {
   return Array.from({ length: n }, (_, i) => ({
     event_type: i % 2 === 0 ? 'order.placed' : 'user.updated',
@@ -45,7 +38,7 @@ function events(n: number, prefix: string): IngestEventRequest[] {
 /** Ingest `segments` batches of 20 (FLUSH_MAX_EVENTS=20: one segment each) and wait for the flushes. */
 async function ingestSegments(t: TestCore, segments: number, prefix: string): Promise<void> {
   for (let s = 0; s < segments; s++) await t.client.ingestBatch(events(20, `${prefix}${s % 4}`));
-  await waitFor('segment flushes', async () => (await t.client.stats()).buffered_events === 0);
+  await waitFor('segment flushes', async () => (await t.client.stats()).buffered_events === 0, 30_000);
 }
 
 async function allEvents(client: AllSourceClient): Promise<Event[]> {
@@ -53,11 +46,7 @@ async function allEvents(client: AllSourceClient): Promise<Event[]> {
 }
 
 describe('compaction endpoints', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ FLUSH_MAX_EVENTS: '20', ROW_GROUP_SIZE: '16', COMPACTION_INTERVAL_MS: '0' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ FLUSH_MAX_EVENTS: '20', ROW_GROUP_SIZE: '16', COMPACTION_INTERVAL_MS: '0' });
 
   it('reports zeros and the configuration before any compaction', async () => {
     const res = await t.client.raw('GET', '/api/v1/compaction/stats');
@@ -160,8 +149,8 @@ describe('automatic compaction and restarts', () => {
     const t = await startTestCore({ FLUSH_MAX_EVENTS: '20', COMPACTION_INTERVAL_MS: '100' });
     try {
       await ingestSegments(t, 8, 'c');
-      await waitFor('an automatic compaction', async () => (await t.client.compaction.stats()).stats.total_compactions >= 1);
-      await waitFor('one segment left', async () => (await t.client.stats()).parquet_files === 1);
+      await waitFor('an automatic compaction', async () => (await t.client.compaction.stats()).stats.total_compactions >= 1, 30_000);
+      await waitFor('one segment left', async () => (await t.client.stats()).parquet_files === 1, 30_000);
       const before = await allEvents(t.client);
       expect(before).toHaveLength(160);
       expect((await t.client.compaction.stats()).config).toMatchObject({ interval_ms: 100, automatic: true });

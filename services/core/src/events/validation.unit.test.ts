@@ -1,4 +1,4 @@
-import { AllSourceError } from '@allsource/errors';
+import { thrownError } from '../testing/errors';
 import { entityIdProblem, eventTypeProblem, tenantIdProblem, toNewEvent, type EventLimits } from './validation';
 
 const limits: EventLimits = { maxEventBytes: 1000 };
@@ -10,19 +10,8 @@ const valid = (overrides: Record<string, unknown> = {}): Record<string, unknown>
   ...overrides,
 });
 
-/** The AllSourceError thrown by `fn`; fails the test when nothing (or something else) is thrown. */
-function thrown(fn: () => unknown): AllSourceError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AllSourceError);
-    return err as AllSourceError;
-  }
-  throw new Error('expected an AllSourceError, nothing was thrown');
-}
-
 function rejects(body: unknown, message: RegExp | string, where = ''): void {
-  const err = thrown(() => toNewEvent(body, limits, where));
+  const err = thrownError(() => toNewEvent(body, limits, where));
   expect(err.code).toBe('INVALID_EVENT');
   expect(err.status).toBe(400);
   if (typeof message === 'string') expect(err.message).toBe(`${where}${message}`);
@@ -274,12 +263,12 @@ describe('toNewEvent', () => {
     });
 
     it('renders the prefix in the answer body', () => {
-      const err = thrown(() => toNewEvent(valid({ entity_id: '' }), limits, 'events[3]: '));
+      const err = thrownError(() => toNewEvent(valid({ entity_id: '' }), limits, 'events[3]: '));
       expect(err.toBody()).toEqual({ error: 'Invalid event: events[3]: entity_id must be 1-128 characters', code: 'INVALID_EVENT' });
     });
 
     it('has no prefix by default', () => {
-      const err = thrown(() => toNewEvent(valid({ entity_id: '' }), limits));
+      const err = thrownError(() => toNewEvent(valid({ entity_id: '' }), limits));
       expect(err.message).toBe('entity_id must be 1-128 characters');
     });
   });

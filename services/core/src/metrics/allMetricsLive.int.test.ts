@@ -13,6 +13,7 @@ import { DEFAULTS } from '../config';
 import type { Projection } from '../projections/projection';
 import { EventStore } from '../storage/eventStore';
 import { startTestCore, type TestCore } from '../testing/testCore';
+import { waitFor } from '../testing/wait';
 
 let t: TestCore;
 let dataDir: string;
@@ -60,16 +61,6 @@ async function dataDirWithTornWal(): Promise<string> {
   const last = fs.readdirSync(walDir).filter((n) => n.endsWith('.log')).sort().filter((n) => fs.statSync(path.join(walDir, n)).size > 0).pop()!;
   fs.appendFileSync(path.join(walDir, last), Buffer.from([0x40, 0, 0, 0, 1, 2, 3]));
   return dir;
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {
@@ -142,13 +133,13 @@ beforeAll(async () => {
 
   // Replays: one that completes, one that fails.
   const ok = await c.replay.start({ projection_name: 'event_counters' });
-  await until('replay to complete', async () => ((await c.replay.get(ok.replay_id)).status === 'completed' ? true : undefined));
+  await waitFor('replay to complete', async () => ((await c.replay.get(ok.replay_id)).status === 'completed' ? true : undefined));
   const bad = await c.replay.start({ projection_name: 'brittle' });
-  await until('replay to fail', async () => ((await c.replay.get(bad.replay_id)).status === 'failed' ? true : undefined));
+  await waitFor('replay to fail', async () => ((await c.replay.get(bad.replay_id)).status === 'failed' ? true : undefined));
 
   // Compaction of the small segments.
   await c.compaction.trigger();
-  await until('websocket frames', async () => (received.length > 10 ? true : undefined));
+  await waitFor('websocket frames', async () => (received.length > 10 ? true : undefined));
 });
 
 afterAll(async () => {

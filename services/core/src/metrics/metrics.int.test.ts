@@ -5,7 +5,7 @@
  */
 import { CORE_METRICS } from '@allsource/metrics-catalog';
 import parsePrometheusTextFormat, { type PrometheusFamily, type PrometheusSample } from 'parse-prometheus-text-format';
-import { startTestCore, type TestCore } from '../testing/testCore';
+import { startTestCore, useTestCore, type TestCore } from '../testing/testCore';
 
 interface Scrape {
   text: string;
@@ -249,11 +249,7 @@ describe('metrics label cap and per-core registries', () => {
 });
 
 describe('METRICS_ENABLED=false', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ METRICS_ENABLED: 'false' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ METRICS_ENABLED: 'false' });
 
   it('answers /metrics with 200 and no allsource_ series, while the API still works', async () => {
     const a = await t.client.ingest({ event_type: 'still.works', entity_id: 'x', payload: { ok: true } });

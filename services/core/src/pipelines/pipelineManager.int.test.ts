@@ -1,19 +1,19 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { AllSourceError } from '@allsource/errors';
 import { nodeFileSystem, type FileSystem } from '../storage/fs/fileSystem';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
 import { EntityStateCache } from './entityStateCache';
-import { PipelineManager, type PipelineManagerOptions } from './pipelineManager';
 import type { ProcessDelta } from './pipeline';
+import { PipelineManager, type PipelineManagerOptions } from './pipelineManager';
 import { storedEvent as ev, TEST_PIPELINE_OPTIONS } from './testEvents';
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'allsource-pipelines-'));
+  dir = await makeTempDir('allsource-pipelines-');
 });
 afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 const warnings: string[] = [];

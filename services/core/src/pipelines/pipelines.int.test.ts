@@ -2,28 +2,14 @@
  * Stream pipelines through the HTTP API of a real core (real sockets, real data directory):
  * create, ingest, results, stats, reset, delete, errors, metrics, and configs across a restart.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { PipelineConfig } from '@allsource/client';
-import { startTestCore, type TestCore } from '../testing/testCore';
+import { scrapeSum } from '../testing/metricsText';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
+import { startTestCore, useTestCore } from '../testing/testCore';
 
 type Json = Record<string, unknown>;
-
-/** Sum of the samples `name{labels…}` in the /metrics text (labels given must match). */
-async function metric(t: TestCore, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await t.client.raw('GET', '/metrics', { headers: { Accept: 'text/plain' } });
-  expect(res.status).toBe(200);
-  let sum = 0;
-  for (const line of res.text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have: Record<string, string> = {};
-    for (const l of (m[2] ?? '').matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"/g)) have[l[1]!] = l[2]!;
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
 
 const salesConfig = {
   id: 'sales-by-region',
@@ -40,20 +26,16 @@ const salesConfig = {
 } as unknown as PipelineConfig;
 
 describe('stream pipelines over HTTP', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ PIPELINE_MAX: '4' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ PIPELINE_MAX: '4' });
 
   it('creates a pipeline with a tumbling window and a reduce, and aggregates the live stream', async () => {
     const before = {
-      processed: await metric(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' }),
-      filtered: await metric(t, 'allsource_pipeline_events_filtered', { pipeline_name: 'sales_by_region' }),
-      timed: await metric(t, 'allsource_pipeline_processing_duration_seconds_count', { pipeline_name: 'sales_by_region' }),
+      processed: await scrapeSum(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' }),
+      filtered: await scrapeSum(t, 'allsource_pipeline_events_filtered', { pipeline_name: 'sales_by_region' }),
+      timed: await scrapeSum(t, 'allsource_pipeline_processing_duration_seconds_count', { pipeline_name: 'sales_by_region' }),
     };
     expect(await t.client.pipelines.create(salesConfig)).toEqual({ pipeline_id: 'sales-by-region', name: 'sales_by_region', enabled: true });
-    expect(await metric(t, 'allsource_pipelines_registered_total')).toBe(1);
+    expect(await scrapeSum(t, 'allsource_pipelines_registered_total')).toBe(1);
 
     await t.client.ingest({ event_type: 'order.placed', entity_id: 'o1', payload: { region: 'eu', amount: 10 } });
     await t.client.ingest({ event_type: 'order.placed', entity_id: 'o2', payload: { region: 'us', amount: 4 } });
@@ -96,10 +78,10 @@ describe('stream pipelines over HTTP', () => {
     expect(stored.events[0]!.payload).toEqual({ region: 'eu', amount: 10 });
 
     // Metrics moved.
-    expect(await metric(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' })).toBe(before.processed + 3);
-    expect(await metric(t, 'allsource_pipeline_events_filtered', { pipeline_name: 'sales_by_region' })).toBe(before.filtered + 1);
+    expect(await scrapeSum(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' })).toBe(before.processed + 3);
+    expect(await scrapeSum(t, 'allsource_pipeline_events_filtered', { pipeline_name: 'sales_by_region' })).toBe(before.filtered + 1);
     // One observation per commit group that had events of the pipeline's types (3 ingest calls).
-    expect(await metric(t, 'allsource_pipeline_processing_duration_seconds_count', { pipeline_name: 'sales_by_region' })).toBe(before.timed + 3);
+    expect(await scrapeSum(t, 'allsource_pipeline_processing_duration_seconds_count', { pipeline_name: 'sales_by_region' })).toBe(before.timed + 3);
   });
 
   it('lists pipelines, their configs and all stats', async () => {
@@ -150,7 +132,7 @@ describe('stream pipelines over HTTP', () => {
   });
 
   it('resets state and stats', async () => {
-    const before = await metric(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' });
+    const before = await scrapeSum(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' });
     const res = await t.client.raw('PUT', '/api/v1/pipelines/sales-by-region/reset');
     expect(res.status).toBe(200);
     expect(res.data).toEqual({ pipeline_id: 'sales-by-region', reset: true });
@@ -159,7 +141,7 @@ describe('stream pipelines over HTTP', () => {
     expect(results.operators[2]!.windows).toEqual([]);
     expect(results.operators[3]!.groups).toEqual([]);
     // Counters only go up.
-    expect(await metric(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' })).toBe(before);
+    expect(await scrapeSum(t, 'allsource_pipeline_events_processed', { pipeline_name: 'sales_by_region' })).toBe(before);
   });
 
   it('answers 400 for invalid configs and bodies, 409 for a duplicate id, 404 for unknown pipelines', async () => {
@@ -191,11 +173,11 @@ describe('stream pipelines over HTTP', () => {
   });
 
   it('answers 429 past PIPELINE_MAX and deletes pipelines (gauge follows)', async () => {
-    const registered = await metric(t, 'allsource_pipelines_registered_total');
+    const registered = await scrapeSum(t, 'allsource_pipelines_registered_total');
     expect(registered).toBe(2);
     await t.client.pipelines.create({ id: 'third', name: 'third', source_event_types: [], operators: [], enabled: false });
     // A disabled pipeline is registered but not active.
-    expect(await metric(t, 'allsource_pipelines_registered_total')).toBe(2);
+    expect(await scrapeSum(t, 'allsource_pipelines_registered_total')).toBe(2);
     await t.client.pipelines.create({ id: 'fourth', name: 'fourth', source_event_types: [], operators: [], enabled: true });
     const over = await t.client.raw('POST', '/api/v1/pipelines', { body: { name: 'fifth', source_event_types: [], operators: [] } });
     expect(over.status).toBe(429);
@@ -207,17 +189,17 @@ describe('stream pipelines over HTTP', () => {
       expect(res.data).toEqual({ pipeline_id: id, deleted: true });
     }
     expect((await t.client.raw('GET', '/api/v1/pipelines/fragile')).status).toBe(404);
-    expect(await metric(t, 'allsource_pipelines_registered_total')).toBe(1);
+    expect(await scrapeSum(t, 'allsource_pipelines_registered_total')).toBe(1);
   });
 });
 
 describe('pipelines across a restart', () => {
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'allsource-pipelines-restart-'));
+    dataDir = await makeTempDir('allsource-pipelines-restart-');
   });
   afterAll(async () => {
-    await rm(dataDir, { recursive: true, force: true });
+    await removeDir(dataDir);
   });
 
   it('keeps configs (state starts empty) and goes on consuming', async () => {
@@ -240,7 +222,7 @@ describe('pipelines across a restart', () => {
         ['sales-by-region', true],
       ]);
       expect(await second.client.pipelines.get('sales-by-region')).toMatchObject({ name: 'sales_by_region', description: salesConfig.description });
-      expect(await metric(second, 'allsource_pipelines_registered_total')).toBe(1);
+      expect(await scrapeSum(second, 'allsource_pipelines_registered_total')).toBe(1);
       // State restarted empty; the stored event is not replayed into the pipeline.
       expect((await second.client.pipelines.pipelineStats('sales-by-region')).events_processed).toBe(0);
       await second.client.ingest({ event_type: 'order.placed', entity_id: 'o2', payload: { region: 'us', amount: 2 } });

@@ -1,4 +1,4 @@
-import { AllSourceError } from '@allsource/errors';
+import { rejectedError } from '../testing/errors';
 import type { Projection } from './projection';
 import { readProjectionState, stateJson } from './projectionState';
 
@@ -13,21 +13,11 @@ async function read(p: Projection, o: Partial<typeof opts & { key: string }> = {
   return JSON.parse(await readProjectionState(p, { ...opts, ...o })) as Record<string, unknown>;
 }
 
-async function error(promise: Promise<unknown>): Promise<AllSourceError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(AllSourceError);
-    return err as AllSourceError;
-  }
-  throw new Error('expected an error');
-}
-
 describe('readProjectionState', () => {
   it('answers one key, 404 for an unknown one', async () => {
     const p = keyed([['a', { n: 1 }]]);
     expect(await read(p, { key: 'a' })).toEqual({ name: 'k', key: 'a', state: { n: 1 } });
-    const err = await error(readProjectionState(p, { ...opts, key: 'zz' }));
+    const err = await rejectedError(readProjectionState(p, { ...opts, key: 'zz' }));
     expect(err.code).toBe('NOT_FOUND');
     expect(err.status).toBe(404);
   });
@@ -61,20 +51,20 @@ describe('readProjectionState', () => {
     expect(Object.keys(page.state as object)).toEqual(['a', 'b']);
     const next = await read(p, { maxBytes: 1024, offset: 2 });
     expect(next).toMatchObject({ returned: 1, next_offset: 3 });
-    const err = await error(readProjectionState(p, { ...opts, maxBytes: 1024, offset: 3 }));
+    const err = await rejectedError(readProjectionState(p, { ...opts, maxBytes: 1024, offset: 3 }));
     expect(err.code).toBe('PAYLOAD_TOO_LARGE');
     expect(err.message).toMatch(/PROJECTION_STATE_MAX_BYTES/);
-    expect((await error(readProjectionState(p, { ...opts, maxBytes: 1024, key: 'huge' }))).code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await rejectedError(readProjectionState(p, { ...opts, maxBytes: 1024, key: 'huge' }))).code).toBe('PAYLOAD_TOO_LARGE');
     // Multi-byte characters are counted as UTF-8 bytes.
     const wide = keyed([['w', 'é'.repeat(600)]]);
-    expect((await error(readProjectionState(wide, { ...opts, maxBytes: 1024, key: 'w' }))).code).toBe('PAYLOAD_TOO_LARGE');
+    expect((await rejectedError(readProjectionState(wide, { ...opts, maxBytes: 1024, key: 'w' }))).code).toBe('PAYLOAD_TOO_LARGE');
   });
 
   it('answers a one-value state whole (awaiting a promised state), bounded too', async () => {
     const p: Projection = { name: 'one', apply: () => undefined, reset: () => undefined, state: () => Promise.resolve({ total: 3 }) };
     expect(await read(p)).toEqual({ name: 'one', state: { total: 3 } });
     const big: Projection = { name: 'big', apply: () => undefined, reset: () => undefined, state: () => 'z'.repeat(2000) };
-    expect((await error(readProjectionState(big, { ...opts, maxBytes: 1024 }))).status).toBe(413);
+    expect((await rejectedError(readProjectionState(big, { ...opts, maxBytes: 1024 }))).status).toBe(413);
   });
 
   it('serializes Maps, Sets and bigints; refuses cycles with a 500 that says why', () => {

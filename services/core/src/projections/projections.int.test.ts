@@ -4,20 +4,9 @@
  * counted and logged without blocking ingestion or the others, and the projection metrics.
  */
 import type { IngestEventRequest, RawResponse } from '@allsource/client';
-import { defineProjection } from './defineProjection';
+import { sumSamples } from '../testing/metricsText';
 import { startTestCore, type TestCore } from '../testing/testCore';
-
-/** Sum of the samples `name{…labels}` in Prometheus text (histograms: ask for `<name>_count`). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const got = Object.fromEntries([...(m[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]));
-    if (Object.entries(labels).every(([k, v]) => got[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
+import { defineProjection } from './defineProjection';
 
 interface Totals {
   events: number;
@@ -87,13 +76,13 @@ describe('projections API', () => {
     await t.client.ingest({ event_type: 'poison.pill', entity_id: 'pill-x', payload: {} });
     expect((await t.client.stats()).total_events).toBe(37);
     const text = await t.client.metricsText();
-    expect(sample(text, 'allsource_projection_errors_total', { projection_name: 'broken' })).toBe(5);
-    expect(sample(text, 'allsource_projection_errors_total', { projection_name: 'order_totals' })).toBe(0);
-    expect(sample(text, 'allsource_projection_events_processed', { projection_name: 'broken' })).toBe(32);
-    expect(sample(text, 'allsource_projection_events_processed', { projection_name: 'order_totals' })).toBe(37);
-    expect(sample(text, 'allsource_projection_events_processed', { projection_name: 'event_counters' })).toBe(37);
-    expect(sample(text, 'allsource_projection_processing_duration_seconds_count', { projection_name: 'event_counters' })).toBeGreaterThan(0);
-    expect(sample(text, 'allsource_projection_processing_duration_seconds_count', { projection_name: 'broken' })).toBeGreaterThan(0);
+    expect(sumSamples(text, 'allsource_projection_errors_total', { projection_name: 'broken' })).toBe(5);
+    expect(sumSamples(text, 'allsource_projection_errors_total', { projection_name: 'order_totals' })).toBe(0);
+    expect(sumSamples(text, 'allsource_projection_events_processed', { projection_name: 'broken' })).toBe(32);
+    expect(sumSamples(text, 'allsource_projection_events_processed', { projection_name: 'order_totals' })).toBe(37);
+    expect(sumSamples(text, 'allsource_projection_events_processed', { projection_name: 'event_counters' })).toBe(37);
+    expect(sumSamples(text, 'allsource_projection_processing_duration_seconds_count', { projection_name: 'event_counters' })).toBeGreaterThan(0);
+    expect(sumSamples(text, 'allsource_projection_processing_duration_seconds_count', { projection_name: 'broken' })).toBeGreaterThan(0);
   });
 
   it('answers a one-value state whole and its keys one by one', async () => {

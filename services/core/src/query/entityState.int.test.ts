@@ -3,12 +3,11 @@
  * snapshots never changes the answer — state (and its key order), event count, last event and
  * history — for every as_of, including ones between snapshots and between tied timestamps.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import type { StoredEvent } from '../events/storedEvent';
 import { SnapshotRepository, type Snapshot } from '../snapshots/snapshotRepository';
-import { EventStore } from '../storage/eventStore';
+import type { EventStore } from '../storage/eventStore';
+import { openTestStore } from '../testing/storeOptions';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
 import { emptyState, foldEntity, mergeInto, type EntityFold, type SnapshotLookup } from './entityState';
 
 const MiB = 1024 * 1024;
@@ -20,20 +19,8 @@ describe('foldEntity with snapshots', () => {
   const entity = 'acct-ü/1';
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'allsource-fold-'));
-    store = await EventStore.open({
-      dataDir: dir,
-      syncMode: 'none',
-      walMaxFileBytes: 64 * MiB,
-      flushMaxEvents: 1_000_000,
-      flushMaxBytes: 1024 * MiB,
-      flushMaxAgeMs: 3_600_000,
-      bufferMaxBytes: 1024 * MiB,
-      pendingMaxBytes: 1024 * MiB,
-      rowGroupSize: 16,
-      segmentCacheBytes: 8 * MiB,
-      maxOpenSegments: 16,
-    });
+    dir = await makeTempDir('allsource-fold-');
+    store = await openTestStore(dir, { syncMode: 'none' });
     const payloads: unknown[] = [];
     for (let i = 0; i < 60; i++) {
       if (i % 11 === 5) payloads.push('not an object');
@@ -58,7 +45,7 @@ describe('foldEntity with snapshots', () => {
   });
   afterAll(async () => {
     await store.close({ flush: false });
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   /** The state after exactly the first `n` events, as a snapshot would hold it. */

@@ -5,42 +5,16 @@
  */
 import type { ReplayProgress } from '@allsource/client';
 import type { StoredEvent } from '../events/storedEvent';
-import { defineProjection, type KeyedProjection, type KeyedProjectionSpec } from '../projections/defineProjection';
+import { defineProjection, type KeyedProjection } from '../projections/defineProjection';
+import { sumSamples } from '../testing/metricsText';
+import { orderSensitiveFold, type OrderedFold } from '../testing/projections';
 import { startTestCore, type TestCore } from '../testing/testCore';
 
-function sample(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{.*\})? (\S+)$/.exec(line);
-    if (m && m[1] === name) sum += Number(m[2]);
-  }
-  return sum;
-}
-
-interface EntityFold {
-  count: number;
-  version: number;
-  inOrder: boolean;
-  sum: number;
-}
-
 /** Order-sensitive: an event applied out of order, twice or not at all shows in the state. */
-function perEntitySpec(name: string): KeyedProjectionSpec<EntityFold> {
-  return {
-    name,
-    key: (e) => e.entityId,
-    init: () => ({ count: 0, version: 0, inOrder: true, sum: 0 }),
-    apply: (s, e) => ({
-      count: s.count + 1,
-      version: e.version,
-      inOrder: s.inOrder && e.version === s.version + 1,
-      sum: s.sum + ((e.payload as { n?: number }).n ?? 0),
-    }),
-  };
-}
+const perEntitySpec = (name: string) => orderSensitiveFold(name, (payload) => (payload as { n?: number }).n ?? 0);
 
 /** The reference: a plain fold of every stored event, read straight from the store. */
-async function fullFold(t: TestCore, name: string): Promise<Map<string, EntityFold>> {
+async function fullFold(t: TestCore, name: string): Promise<Map<string, OrderedFold>> {
   const p = defineProjection(perEntitySpec(name));
   const store = t.core.store;
   for (let start = 0; start < store.index.count; start += 1000) {
@@ -72,7 +46,7 @@ async function ingestN(t: TestCore, n: number, prefix: string, entities = 20): P
 
 describe('replay', () => {
   let t: TestCore;
-  let perEntity: KeyedProjection<EntityFold>;
+  let perEntity: KeyedProjection<OrderedFold>;
 
   beforeAll(async () => {
     perEntity = defineProjection(perEntitySpec('per_entity'));
@@ -106,10 +80,10 @@ describe('replay', () => {
     expect(counters.state).toEqual({ 'order.placed': 825, 'cart.updated': 2475 });
 
     const after = await t.client.metricsText();
-    expect(sample(after, 'allsource_replays_started_total') - sample(before, 'allsource_replays_started_total')).toBe(1);
-    expect(sample(after, 'allsource_replays_completed_total') - sample(before, 'allsource_replays_completed_total')).toBe(1);
-    expect(sample(after, 'allsource_replay_events_processed') - sample(before, 'allsource_replay_events_processed')).toBe(3300);
-    expect(sample(after, 'allsource_replay_duration_seconds_count') - sample(before, 'allsource_replay_duration_seconds_count')).toBe(1);
+    expect(sumSamples(after, 'allsource_replays_started_total') - sumSamples(before, 'allsource_replays_started_total')).toBe(1);
+    expect(sumSamples(after, 'allsource_replays_completed_total') - sumSamples(before, 'allsource_replays_completed_total')).toBe(1);
+    expect(sumSamples(after, 'allsource_replay_events_processed') - sumSamples(before, 'allsource_replay_events_processed')).toBe(3300);
+    expect(sumSamples(after, 'allsource_replay_duration_seconds_count') - sumSamples(before, 'allsource_replay_duration_seconds_count')).toBe(1);
 
     const list = await t.client.replay.list();
     expect(list.total).toBe(list.replays.length);
@@ -266,9 +240,9 @@ describe('replay failures and bounds', () => {
       expect(done).toMatchObject({ status: 'failed', error_message: 'fresh state unavailable', processed_events: 0, completed_at: expect.any(String) });
       expect(fragile.current()).toBe(50); // the live projection is untouched
       let text = await t.client.metricsText();
-      expect(sample(text, 'allsource_replays_failed_total')).toBe(1);
-      expect(sample(text, 'allsource_replays_completed_total')).toBe(0);
-      expect(sample(text, 'allsource_replay_duration_seconds_count')).toBe(1);
+      expect(sumSamples(text, 'allsource_replays_failed_total')).toBe(1);
+      expect(sumSamples(text, 'allsource_replays_completed_total')).toBe(0);
+      expect(sumSamples(text, 'allsource_replay_duration_seconds_count')).toBe(1);
 
       // REPLAY_MAX_CONCURRENT=1: a second replay while one runs → 429.
       await t.client.ingestBatch(Array.from({ length: 2000 }, (_, i) => ({ event_type: 'x.y', entity_id: `f${i}`, payload: {} })));
@@ -279,8 +253,8 @@ describe('replay failures and bounds', () => {
       await t.client.replay.cancel(slow.replay_id);
       await settle(t, slow.replay_id);
       text = await t.client.metricsText();
-      expect(sample(text, 'allsource_replays_failed_total')).toBe(2); // cancelled replays count as failed
-      expect(sample(text, 'allsource_replays_started_total')).toBe(2);
+      expect(sumSamples(text, 'allsource_replays_failed_total')).toBe(2); // cancelled replays count as failed
+      expect(sumSamples(text, 'allsource_replays_started_total')).toBe(2);
     } finally {
       await t.stop();
     }

@@ -3,12 +3,13 @@
  * commits, so that catching up, the tail hand-over, a tail overflow and cancelling are exercised
  * deterministically.
  */
-import { AllSourceError } from '@allsource/errors';
 import type { StoredEvent } from '../events/storedEvent';
 import { defineProjection, type KeyedProjection } from '../projections/defineProjection';
 import type { Projection } from '../projections/projection';
 import type { CommitListener } from '../storage/eventStore';
 import { EventIndex, IN_BUFFER } from '../storage/index/eventIndex';
+import { thrownError } from '../testing/errors';
+import { orderSensitiveFold, type OrderedFold } from '../testing/projections';
 import type { ReplayFilter } from './positionCursor';
 import { ReplayManager, type ReplayObserver, type ReplayProgress, type ReplaySource } from './replayManager';
 
@@ -62,18 +63,8 @@ class FakeSource implements ReplaySource {
 }
 
 /** An order-sensitive per-entity fold: it notices an event applied out of order or twice. */
-function perEntity(name = 'per_entity'): KeyedProjection<{ count: number; version: number; inOrder: boolean; sum: number }> {
-  return defineProjection({
-    name,
-    key: (e) => e.entityId,
-    init: () => ({ count: 0, version: 0, inOrder: true, sum: 0 }),
-    apply: (s, e) => ({
-      count: s.count + 1,
-      version: e.version,
-      inOrder: s.inOrder && e.version === s.version + 1,
-      sum: s.sum + (e.payload as { i: number }).i,
-    }),
-  });
+function perEntity(name = 'per_entity'): KeyedProjection<OrderedFold> {
+  return defineProjection(orderSensitiveFold(name, (payload) => (payload as { i: number }).i));
 }
 
 /** What a fold of every event of `source` gives (the reference). */
@@ -119,16 +110,6 @@ async function settle(manager: ReplayManager, id: string): Promise<ReplayProgres
 
 function request(filter: ReplayFilter = {}, batchSize = 10) {
   return { projectionName: 'per_entity', filter, batchSize };
-}
-
-function apiError(fn: () => unknown): AllSourceError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(AllSourceError);
-    return err as AllSourceError;
-  }
-  throw new Error('expected an error');
 }
 
 describe('ReplayManager', () => {
@@ -278,7 +259,7 @@ describe('ReplayManager', () => {
     const other = setup();
     other.source.commit(3);
     const completed = await settle(other.manager, other.manager.start(request(), other.live).replay_id);
-    const err = apiError(() => other.manager.cancel(completed.replay_id));
+    const err = thrownError(() => other.manager.cancel(completed.replay_id));
     expect(err.code).toBe('CONFLICT');
     expect(err.status).toBe(409);
   });
@@ -290,9 +271,9 @@ describe('ReplayManager', () => {
     source.duringRead = () => new Promise<void>((resolve) => (gate = resolve));
     const id = manager.start(request({}, 10), live).replay_id;
     expect(manager.delete(id)).toMatchObject({ replay_id: id, status: 'cancelled' });
-    expect(apiError(() => manager.get(id)).code).toBe('NOT_FOUND');
-    expect(apiError(() => manager.cancel(id)).status).toBe(404);
-    expect(apiError(() => manager.delete('nope')).status).toBe(404);
+    expect(thrownError(() => manager.get(id)).code).toBe('NOT_FOUND');
+    expect(thrownError(() => manager.cancel(id)).status).toBe(404);
+    expect(thrownError(() => manager.delete('nope')).status).toBe(404);
     expect(manager.list()).toEqual([]);
     source.duringRead = undefined;
     gate();
@@ -307,11 +288,11 @@ describe('ReplayManager', () => {
     const other = perEntity('other');
     projections.set('other', other);
     const a = manager.start(request(), live);
-    const conflict = apiError(() => manager.start(request(), live));
+    const conflict = thrownError(() => manager.start(request(), live));
     expect(conflict.code).toBe('CONFLICT');
     const b = manager.start({ ...request(), projectionName: 'other' }, other);
     const third = perEntity('third');
-    const limited = apiError(() => manager.start({ ...request(), projectionName: 'third' }, third));
+    const limited = thrownError(() => manager.start({ ...request(), projectionName: 'third' }, third));
     expect(limited.code).toBe('RATE_LIMITED');
     expect(limited.status).toBe(429);
     expect(manager.list().map((p) => p.replay_id)).toEqual([b.replay_id, a.replay_id]);
@@ -324,7 +305,7 @@ describe('ReplayManager', () => {
     for (let i = 0; i < 3; i++) ids.push((await settle(manager, manager.start(request(), live).replay_id)).replay_id);
     // 5 finished replays, 3 kept: the newest, newest first.
     expect(manager.list().map((p) => p.replay_id)).toEqual(ids.slice(2).reverse());
-    expect(apiError(() => manager.get(a.replay_id)).status).toBe(404);
+    expect(thrownError(() => manager.get(a.replay_id)).status).toBe(404);
   });
 
   it('close() cancels running replays and refuses new ones', async () => {
@@ -340,6 +321,6 @@ describe('ReplayManager', () => {
     const readsAtClose = reads;
     await new Promise((r) => setImmediate(r));
     expect(reads).toBe(readsAtClose);
-    expect(apiError(() => manager.start(request(), live)).status).toBe(503);
+    expect(thrownError(() => manager.start(request(), live)).status).toBe(503);
   });
 });

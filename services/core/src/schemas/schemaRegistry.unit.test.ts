@@ -1,9 +1,9 @@
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { AllSourceError } from '@allsource/errors';
 import type { NewEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from '../storage/fs/fileSystem';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
 import { SchemaRegistry, type SchemaRegistryLimits, type SchemaRegistryOptions } from './schemaRegistry';
 
 const LIMITS: SchemaRegistryLimits = {
@@ -21,9 +21,9 @@ const userV2 = { type: 'object', properties: { name: { type: 'string' }, age: { 
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'allsource-schemas-'));
+  dir = await makeTempDir('allsource-schemas-');
 });
-afterEach(() => rm(dir, { recursive: true, force: true }));
+afterEach(() => removeDir(dir));
 
 function open(overrides: Partial<SchemaRegistryOptions> = {}, limits: Partial<SchemaRegistryLimits> = {}): Promise<SchemaRegistry> {
   return SchemaRegistry.open({ dir, enforcement: 'off', limits: { ...LIMITS, ...limits }, ...overrides });

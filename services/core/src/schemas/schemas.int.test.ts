@@ -2,10 +2,9 @@
  * The schema registry over real sockets: the contract's endpoints and status codes, ingest
  * enforcement (per subject and global), the schema metrics, and persistence across a restart.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { startTestCore, type TestCore } from '../testing/testCore';
+import { scrapeSum } from '../testing/metricsText';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
+import { startTestCore, useTestCore } from '../testing/testCore';
 
 const userV1 = {
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -15,29 +14,11 @@ const userV1 = {
 };
 const userV2 = { ...userV1, properties: { ...userV1.properties, email: { type: 'string', format: 'email' } } };
 
-/** Sum of the samples `name{…}` on /metrics whose labels include `labels`. */
-async function metric(t: TestCore, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const res = await t.client.raw('GET', '/metrics', { headers: { Accept: 'text/plain' } });
-  expect(res.status).toBe(200);
-  let sum = 0;
-  for (const line of res.text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = Object.fromEntries([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1], x[2]]));
-    if (Object.entries(labels).every(([k, v]) => have[k] === v)) sum += Number(m[3]);
-  }
-  return sum;
-}
-
 describe('schema registry API', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore();
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore();
 
   it('registers versions, lists, gets and validates, with the contract shapes', async () => {
-    const registeredBefore = await metric(t, 'allsource_schemas_registered_total');
+    const registeredBefore = await scrapeSum(t, 'allsource_schemas_registered_total');
     const r1 = await t.client.schemas.register({ subject: 'user.created', schema: userV1, description: 'a user', tags: ['users'] });
     expect(r1).toEqual({ schema_id: expect.any(String), subject: 'user.created', version: 1, created_at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/) });
     const r2 = await t.client.schemas.register({ subject: 'user.created', schema: userV2 });
@@ -45,7 +26,7 @@ describe('schema registry API', () => {
     expect(r2.schema_id).not.toBe(r1.schema_id);
     // The same schema again is the same version (idempotent registration).
     expect(await t.client.schemas.register({ subject: 'user.created', schema: userV2 })).toEqual(r2);
-    expect(await metric(t, 'allsource_schemas_registered_total')).toBe(registeredBefore + 2);
+    expect(await scrapeSum(t, 'allsource_schemas_registered_total')).toBe(registeredBefore + 2);
 
     const list = await t.client.schemas.list();
     expect(list.subjects).toContain('user.created');
@@ -72,9 +53,9 @@ describe('schema registry API', () => {
 
   it('validates payloads against the latest or a given version, and counts it', async () => {
     await t.client.schemas.register({ subject: 'order.placed', schema: { type: 'object', properties: { total: { type: 'number' } }, required: ['total'] } });
-    const validBefore = await metric(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'valid' });
-    const invalidBefore = await metric(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'invalid' });
-    const durationBefore = await metric(t, 'allsource_schema_validation_duration_seconds_count');
+    const validBefore = await scrapeSum(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'valid' });
+    const invalidBefore = await scrapeSum(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'invalid' });
+    const durationBefore = await scrapeSum(t, 'allsource_schema_validation_duration_seconds_count');
 
     const ok = await t.client.schemas.validate({ subject: 'order.placed', payload: { total: 3.5 } });
     expect(ok).toMatchObject({ valid: true, errors: [], schema_version: 1 });
@@ -83,9 +64,9 @@ describe('schema registry API', () => {
     const missing = await t.client.schemas.validate({ subject: 'order.placed', payload: {} });
     expect(missing.errors).toEqual(["(root) must have required property 'total'"]);
 
-    expect(await metric(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'valid' })).toBe(validBefore + 1);
-    expect(await metric(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'invalid' })).toBe(invalidBefore + 2);
-    expect(await metric(t, 'allsource_schema_validation_duration_seconds_count')).toBe(durationBefore + 3);
+    expect(await scrapeSum(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'valid' })).toBe(validBefore + 1);
+    expect(await scrapeSum(t, 'allsource_schema_validations_total', { subject: 'order.placed', result: 'invalid' })).toBe(invalidBefore + 2);
+    expect(await scrapeSum(t, 'allsource_schema_validation_duration_seconds_count')).toBe(durationBefore + 3);
   });
 
   it('checks compatibility per subject: 409 with the reason, NONE lets anything through', async () => {
@@ -156,9 +137,9 @@ describe('schema registry API', () => {
       status: 200,
       data: { subject, enforce: true, enforced: true },
     });
-    const schemaErrorsBefore = await metric(t, 'allsource_ingestion_errors_total', { reason: 'schema' });
-    const invalidBefore = await metric(t, 'allsource_schema_validations_total', { subject, result: 'invalid' });
-    const validBefore = await metric(t, 'allsource_schema_validations_total', { subject, result: 'valid' });
+    const schemaErrorsBefore = await scrapeSum(t, 'allsource_ingestion_errors_total', { reason: 'schema' });
+    const invalidBefore = await scrapeSum(t, 'allsource_schema_validations_total', { subject, result: 'invalid' });
+    const validBefore = await scrapeSum(t, 'allsource_schema_validations_total', { subject, result: 'valid' });
 
     const single = await t.client.raw('POST', '/api/v1/events', { body: { event_type: subject, entity_id: 'p1', payload: { amount: -1 } } });
     expect(single.status).toBe(422);
@@ -191,9 +172,9 @@ describe('schema registry API', () => {
     });
     expect(ok.ingested).toBe(2);
 
-    expect(await metric(t, 'allsource_ingestion_errors_total', { reason: 'schema' })).toBe(schemaErrorsBefore + 2);
-    expect(await metric(t, 'allsource_schema_validations_total', { subject, result: 'invalid' })).toBe(invalidBefore + 2);
-    expect(await metric(t, 'allsource_schema_validations_total', { subject, result: 'valid' })).toBe(validBefore + 2);
+    expect(await scrapeSum(t, 'allsource_ingestion_errors_total', { reason: 'schema' })).toBe(schemaErrorsBefore + 2);
+    expect(await scrapeSum(t, 'allsource_schema_validations_total', { subject, result: 'invalid' })).toBe(invalidBefore + 2);
+    expect(await scrapeSum(t, 'allsource_schema_validations_total', { subject, result: 'valid' })).toBe(validBefore + 2);
 
     // Switched off again: the bad payload is accepted.
     await t.client.raw('PUT', `/api/v1/schemas/${subject}/enforcement`, { body: { enforce: false } });
@@ -202,11 +183,7 @@ describe('schema registry API', () => {
 });
 
 describe('SCHEMA_ENFORCEMENT=all', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ SCHEMA_ENFORCEMENT: 'all' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ SCHEMA_ENFORCEMENT: 'all' });
 
   it('enforces every subject that has a schema, and only those', async () => {
     await t.client.ingest({ event_type: 'thing.done', entity_id: 't1', payload: 1 });
@@ -223,9 +200,9 @@ describe('SCHEMA_ENFORCEMENT=all', () => {
 describe('persistence', () => {
   let dataDir: string;
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'allsource-schemas-restart-'));
+    dataDir = await makeTempDir('allsource-schemas-restart-');
   });
-  afterAll(() => rm(dataDir, { recursive: true, force: true }));
+  afterAll(() => removeDir(dataDir));
 
   it('schemas, compatibility and enforcement survive a restart on the same data dir', async () => {
     const first = await startTestCore({ DATA_DIR: dataDir });

@@ -1,8 +1,8 @@
 /** Snapshot files in a real temporary folder: names, format, atomic rewrites, loading. */
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { nodeFileSystem, type FileSystem } from '../storage/fs/fileSystem';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
 import { SnapshotFiles, decodeEntityFile, encodeEntityFile, snapshotFileName } from './snapshotFiles';
 import type { Snapshot } from './snapshotRepository';
 
@@ -26,9 +26,9 @@ function snap(entityId: string, eventCount: number, state: unknown): Snapshot {
 describe('snapshot files', () => {
   let dir: string;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'allsource-snapfiles-'));
+    dir = await makeTempDir('allsource-snapfiles-');
   });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  afterEach(() => removeDir(dir));
 
   it('names files by a hash of the entity id, whatever the id holds', () => {
     const names = ['user-1', '../../etc/passwd', 'ünïcødé/😀', 'a'.repeat(128), 'CON'].map(snapshotFileName);

@@ -1,12 +1,12 @@
 /** SnapshotService over a real store: the bounded automatic queue, coalescing, size cap, close. */
-import { mkdtemp, rm } from 'node:fs/promises';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { isAllSourceError } from '@allsource/errors';
 import type { StoredEvent } from '../events/storedEvent';
 import { CoreMetrics } from '../metrics/coreMetrics';
-import { EventStore } from '../storage/eventStore';
+import type { EventStore } from '../storage/eventStore';
 import { nodeFileSystem } from '../storage/fs/fileSystem';
+import { openTestStore } from '../testing/storeOptions';
+import { makeTempDir, removeDir } from '../testing/tempDirs';
 import { SnapshotFiles } from './snapshotFiles';
 import { SnapshotRepository } from './snapshotRepository';
 import { SnapshotService, type SnapshotPolicy } from './snapshotService';
@@ -18,24 +18,12 @@ describe('SnapshotService', () => {
   let dir: string;
   let store: EventStore;
   beforeEach(async () => {
-    dir = await mkdtemp(path.join(os.tmpdir(), 'allsource-snapsvc-'));
-    store = await EventStore.open({
-      dataDir: dir,
-      syncMode: 'none',
-      walMaxFileBytes: 64 * MiB,
-      flushMaxEvents: 1_000_000,
-      flushMaxBytes: 1024 * MiB,
-      flushMaxAgeMs: 3_600_000,
-      bufferMaxBytes: 1024 * MiB,
-      pendingMaxBytes: 1024 * MiB,
-      rowGroupSize: 16,
-      segmentCacheBytes: MiB,
-      maxOpenSegments: 4,
-    });
+    dir = await makeTempDir('allsource-snapsvc-');
+    store = await openTestStore(dir, { syncMode: 'none', segmentCacheBytes: MiB, maxOpenSegments: 4 });
   });
   afterEach(async () => {
     await store.close({ flush: false });
-    await rm(dir, { recursive: true, force: true });
+    await removeDir(dir);
   });
 
   function build(policy: Partial<SnapshotPolicy>) {

@@ -9,33 +9,16 @@ import { AllSourceClient } from '@allsource/client';
 import pino from 'pino';
 import { startCore, type CoreInstance } from '../app/createCore';
 import { loadConfig } from '../config';
-import { startTestCore, type TestCore } from '../testing/testCore';
+import { sumSamples } from '../testing/metricsText';
+import { startTestCore, useTestCore, type TestCore } from '../testing/testCore';
+import { sleep, waitFor as poll } from '../testing/wait';
 import { snapshotFileName } from './snapshotFiles';
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll `check` until it returns a value (bounded: fails after `timeoutMs`). */
-async function waitFor<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+/** Poll `check` until it returns a value (fails after 15 s). */
+const waitFor = <T>(what: string, check: () => Promise<T | undefined>): Promise<T> => poll(what, check, 15_000);
 
 /** Sum of the samples of `name` whose labels include `labels`, from /metrics text. */
-async function metric(client: AllSourceClient, name: string, labels: Record<string, string> = {}): Promise<number> {
-  const text = await client.metricsText();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    if (Object.entries(labels).every(([k, v]) => (m[2] ?? '').includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
+const metric = async (client: AllSourceClient, name: string, labels: Record<string, string> = {}): Promise<number> => sumSamples(await client.metricsText(), name, labels);
 
 function expectError(res: RawResponse<unknown>, status: number, code: string): void {
   expect({ status: res.status, code: (res.data as { code?: string }).code }).toEqual({ status, code });
@@ -56,11 +39,7 @@ async function ingestN(client: AllSourceClient, entity: string, from: number, to
 }
 
 describe('snapshots API', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ SNAPSHOT_EVERY_EVENTS: '5', SNAPSHOT_MAX_PER_ENTITY: '3', SNAPSHOT_MAX_AGE_MS: '0' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ SNAPSHOT_EVERY_EVENTS: '5', SNAPSHOT_MAX_PER_ENTITY: '3', SNAPSHOT_MAX_AGE_MS: '0' });
 
   it('creates a manual snapshot of the current state and serves it as the latest', async () => {
     const entity = 'user/ü 1';
@@ -180,11 +159,7 @@ describe('snapshots API', () => {
 });
 
 describe('automatic snapshots by age', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ SNAPSHOT_EVERY_EVENTS: '0', SNAPSHOT_MAX_AGE_MS: '1' });
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ SNAPSHOT_EVERY_EVENTS: '0', SNAPSHOT_MAX_AGE_MS: '1' });
 
   it('snapshots an entity whose latest snapshot is older than SNAPSHOT_MAX_AGE_MS when an event arrives', async () => {
     await ingestN(t.client, 'never-snapshotted', 1, 3);

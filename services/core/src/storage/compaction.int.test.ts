@@ -5,70 +5,28 @@
  * not swapped, manifest swapped but old files not yet deleted, some deleted) give each event
  * exactly once; queries, flushes and appends running during a compaction stay correct.
  */
-import { cp, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import * as os from 'node:os';
+import { cp, readdir, readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NewEvent, StoredEvent } from '../events/storedEvent';
-import { EventStore, type CompactionResult, type EventStoreOptions } from './eventStore';
+import { readParquetRows, rowToStoredEvent, useDuck } from '../testing/duckdb';
+import { useOpenStores } from '../testing/storeOptions';
+import { useTempDir } from '../testing/tempDirs';
+import { waitFor } from '../testing/wait';
+import type { EventStore, CompactionResult, EventStoreOptions } from './eventStore';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import type { Manifest } from './segments/manifest';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
-
 const MiB = 1024 * 1024;
 
-let tmpRoot: string;
-let duck: Awaited<ReturnType<typeof DuckDBInstance.create>>;
-let con: Awaited<ReturnType<typeof duck.connect>>;
-beforeAll(async () => {
-  tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'allsource-compaction-int-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-});
-afterAll(async () => {
-  con.closeSync();
-  duck.closeSync();
-  await rm(tmpRoot, { recursive: true, force: true });
-});
+const tmp = useTempDir('allsource-compaction-int-');
+const duck = useDuck();
 
 let dirCounter = 0;
-const freshDir = (): string => path.join(tmpRoot, `d${++dirCounter}`);
+const freshDir = (): string => path.join(tmp.path, `d${++dirCounter}`);
 
-const openStores: EventStore[] = [];
-afterEach(async () => {
-  while (openStores.length > 0) await openStores.pop()!.close({ flush: false });
-});
-
-function options(dataDir: string, over: Partial<EventStoreOptions> = {}): EventStoreOptions {
-  return {
-    dataDir,
-    syncMode: 'always',
-    walMaxFileBytes: 64 * MiB,
-    // No automatic flushes unless a test asks for them.
-    flushMaxEvents: 1_000_000,
-    flushMaxBytes: 1024 * MiB,
-    flushMaxAgeMs: 3_600_000,
-    bufferMaxBytes: 1024 * MiB,
-    pendingMaxBytes: 1024 * MiB,
-    rowGroupSize: 16,
-    segmentCacheBytes: 8 * MiB,
-    maxOpenSegments: 16,
-    ...over,
-  };
-}
-
-async function open(dataDir: string, over: Partial<EventStoreOptions> = {}): Promise<EventStore> {
-  const store = await EventStore.open(options(dataDir, over));
-  openStores.push(store);
-  return store;
-}
-
-async function closeStore(store: EventStore, flush = false): Promise<void> {
-  const i = openStores.indexOf(store);
-  if (i >= 0) openStores.splice(i, 1);
-  await store.close({ flush });
-}
+const stores = useOpenStores();
+const open = (dataDir: string, over: Partial<EventStoreOptions> = {}): Promise<EventStore> => stores.open(dataDir, over);
+const closeStore = (store: EventStore, flush = false): Promise<void> => stores.close(store, flush);
 
 /** A mix of payload shapes, entities, tenants and metadata. */
 function variedEvents(n: number, prefix = 'e'): NewEvent[] {
@@ -133,33 +91,7 @@ function expectContiguousVersions(events: StoredEvent[]): void {
   for (const [, versions] of perEntity) expect(versions).toEqual(versions.map((_, i) => i + 1));
 }
 
-const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
-async function duckRows(file: string): Promise<StoredEvent[]> {
-  const reader = await con.runAndReadAll(
-    `select sequence, id, event_type, entity_id, tenant_id, epoch_us("timestamp") as ts_us, version, payload, metadata
-       from read_parquet(${lit(file)}) order by sequence`,
-  );
-  return reader.getRows().map((r) => ({
-    lsn: Number(r[0]),
-    id: r[1] as string,
-    eventType: r[2] as string,
-    entityId: r[3] as string,
-    tenantId: r[4] as string,
-    timestampUs: Number(r[5]),
-    version: Number(r[6]),
-    payloadJson: r[7] as string,
-    metadataJson: (r[8] as string | null) ?? null,
-  }));
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const duckRows = async (file: string): Promise<StoredEvent[]> => (await readParquetRows(duck.con, file)).map(rowToStoredEvent);
 
 const SMALL = { smallSegmentBytes: 4 * MiB, targetBytes: 64 * MiB, minFiles: 2 };
 
@@ -322,7 +254,7 @@ describe('EventStore.compact crash windows', () => {
     let armed = false;
     const snap = async (name: string): Promise<void> => {
       if (images.has(name)) return;
-      const target = path.join(tmpRoot, `image-${dirCounter}-${name}`);
+      const target = path.join(tmp.path, `image-${dirCounter}-${name}`);
       await cp(dataDir, target, { recursive: true });
       images.set(name, target);
     };
@@ -531,13 +463,13 @@ describe('EventStore.compact concurrency', () => {
       expect(second).toMatchObject({ filesCompacted: 12, segmentsCreated: 1, eventsCompacted: n });
       // Let the readers go on over the merged file for a while.
       const target = iterations + 20;
-      await waitFor('reads after the compaction', () => iterations >= target);
+      await waitFor('reads after the compaction', () => iterations >= target, 30_000);
     } finally {
       stop = true;
       await Promise.all(readers);
     }
     expect(duringCompaction).toBeGreaterThan(0);
-    await waitFor('old files deleted', () => store.compactionStats().pendingDeletions === 0);
+    await waitFor('old files deleted', () => store.compactionStats().pendingDeletions === 0, 30_000);
     expect(await parquetFiles(dir)).toEqual([store.segments[0]!.file]);
     expectExactlyOnce(await readAll(store), written);
   });
@@ -551,7 +483,7 @@ describe('EventStore.compact concurrency', () => {
       for (let i = 0; i < events.length; i += 3) written.push(...(await store.append(events.slice(i, i + 3))));
     };
     await appendSome(150, 'w');
-    await waitFor('background flushes', () => store.stats().bufferedEvents < 15);
+    await waitFor('background flushes', () => store.stats().bufferedEvents < 15, 30_000);
     await store.flush();
     const segmentsBefore = store.segments.length;
     expect(segmentsBefore).toBeGreaterThanOrEqual(9);
@@ -572,7 +504,7 @@ describe('EventStore.compact concurrency', () => {
     for (let i = 1; i < manifest.segments.length; i++) {
       expect(manifest.segments[i]!.firstLsn).toBeGreaterThan(manifest.segments[i - 1]!.lastLsn);
     }
-    await waitFor('old files deleted', () => store.compactionStats().pendingDeletions === 0);
+    await waitFor('old files deleted', () => store.compactionStats().pendingDeletions === 0, 30_000);
     expect(await parquetFiles(dir)).toEqual(manifest.segments.map((s) => s.file).sort());
 
     await closeStore(store, true);

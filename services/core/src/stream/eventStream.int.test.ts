@@ -5,18 +5,8 @@
  */
 import type { IngestEventRequest } from '@allsource/client';
 import { WebSocket, type RawData } from 'ws';
-import { startTestCore, type TestCore } from '../testing/testCore';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Poll `condition` until true; fail after `timeoutMs` (generous: the machine is shared). */
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { startTestCore, useTestCore, type TestCore } from '../testing/testCore';
+import { sleep, waitFor } from '../testing/wait';
 
 interface Closed {
   code: number;
@@ -391,5 +381,16 @@ describe('WebSocket shutdown', () => {
     } finally {
       await t.stop();
     }
+  });
+});
+
+describe('a plain GET of the stream path', () => {
+  const t = useTestCore();
+
+  it('answers 426 Upgrade Required with the JSON error, not an unknown event', async () => {
+    const res = await t.client.raw('GET', '/api/v1/events/stream');
+    expect(res.status).toBe(426);
+    expect(res.headers.upgrade).toBe('websocket');
+    expect(res.data).toEqual({ error: expect.stringMatching(/^Upgrade required: /), code: 'UPGRADE_REQUIRED' });
   });
 });

@@ -6,6 +6,10 @@
  *   afterAll(() => t.stop());
  *   it('ingests', async () => { await t.client.ingest({ event_type: 'a.b', entity_id: 'e1', payload: {} }); });
  *
+ * or, for a core shared by the tests of a file or `describe`, started before them and stopped after:
+ *
+ *   const t = useTestCore({ MAX_BATCH_EVENTS: '10' });
+ *
  * Settings come from the same `loadConfig(env)` the service uses, so a test sets any knob by its
  * environment variable name. Nothing is read from `process.env`.
  */
@@ -63,4 +67,36 @@ export async function startTestCore(
     await rm(dataDir, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * Registers jest hooks that start a core before the tests of the enclosing file or `describe`
+ * (`startTestCore(envOverrides, options)`) and stop it after them. The returned handle reads
+ * through to that core, so use its fields inside tests and hooks only.
+ */
+export function useTestCore(envOverrides: Record<string, string> = {}, options: Pick<CreateCoreOptions, 'extraProjections'> = {}): TestCore {
+  let started: TestCore | undefined;
+  beforeAll(async () => {
+    started = await startTestCore(envOverrides, options);
+  });
+  afterAll(() => started?.stop());
+  const current = (): TestCore => {
+    if (!started) throw new Error('the test core is not running: use it inside a test or a hook');
+    return started;
+  };
+  return {
+    get core() {
+      return current().core;
+    },
+    get client() {
+      return current().client;
+    },
+    get baseUrl() {
+      return current().baseUrl;
+    },
+    get dataDir() {
+      return current().dataDir;
+    },
+    stop: () => current().stop(),
+  };
 }
