@@ -7,9 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { ACCEPTED_PROMTOOL_FINDINGS, CONTROL_PLANE_METRICS } from '@allsource/metrics-catalog';
 import type { StatsResponse } from '@allsource/client';
 import { histogramSeries, parseExposition, parseFloatValue } from '../prometheus/textFormat';
-import { CoreProcess, events, startTestControlPlane, waitFor, type TestControlPlane } from '../testing/harness';
+import { coreNodes, events, startTestCluster, startTestControlPlane, waitFor, type CoreProcess, type TestCluster, type TestControlPlane } from '../testing/harness';
 
-const INTERVAL_MS = 300;
+// Long enough that a scrape (timeout = interval) survives a busy CI machine.
+const INTERVAL_MS = 600;
 
 let core1: CoreProcess;
 let core2: CoreProcess;
@@ -40,22 +41,19 @@ const get = async <T>(path: string, params?: object): Promise<{ status: number; 
   return { status: res.status, data: res.data };
 };
 
+let cluster: TestCluster | undefined;
 beforeAll(async () => {
-  [core1, core2] = await Promise.all([CoreProcess.start(), CoreProcess.start()]);
-  t = await startTestControlPlane({
-    CORE_NODES: `core-1=${core1.url},core-2=${core2.url}`,
+  cluster = await startTestCluster({
     SCRAPE_INTERVAL_MS: String(INTERVAL_MS),
     SCRAPE_TIMEOUT_MS: String(INTERVAL_MS),
     RATE_WINDOW_MS: '600000',
     TOP_ENTITIES_LIMIT: '50',
   });
+  ({ core1, core2, t } = cluster);
   await bothHealthy();
 });
 
-afterAll(async () => {
-  await t?.stop(true);
-  await Promise.all([core1?.destroy(), core2?.destroy()]);
-});
+afterAll(() => cluster?.stop());
 
 describe('cluster view', () => {
   beforeAll(async () => {
@@ -228,7 +226,7 @@ describe('history', () => {
     // A control plane of its own that scrapes only when told, so the reference can be taken
     // between exactly the same two scrapes.
     const manual = await startTestControlPlane({
-      CORE_NODES: `core-1=${core1.url},core-2=${core2.url}`,
+      CORE_NODES: coreNodes(core1, core2),
       SCRAPE_INTERVAL_MS: '3600000',
       RATE_WINDOW_MS: '3600000',
     });

@@ -21,6 +21,7 @@ export const COUNTER_FAMILIES = {
   allsource_projection_events_processed: 'projectionEvents',
   allsource_pipeline_events_processed: 'pipelineEvents',
   allsource_replay_events_processed: 'replayEvents',
+  allsource_schema_validations_total: 'schemaValidations',
 } as const;
 
 export const HISTOGRAM_FAMILIES = {
@@ -135,6 +136,9 @@ export interface Increase {
   projectionEvents: number;
   pipelineEvents: number;
   replayEvents: number;
+  /** Payloads validated against a schema, and those of them found invalid (`result="invalid"`). */
+  schemaValidations: number;
+  schemaInvalid: number;
   ingestCount: number;
   ingestSum: number;
   queryCount: number;
@@ -153,6 +157,8 @@ const SCALAR_FIELDS: readonly ScalarField[] = [
   'projectionEvents',
   'pipelineEvents',
   'replayEvents',
+  'schemaValidations',
+  'schemaInvalid',
   'ingestCount',
   'ingestSum',
   'queryCount',
@@ -170,6 +176,8 @@ export function zeroIncrease(seconds = 0): Increase {
     projectionEvents: 0,
     pipelineEvents: 0,
     replayEvents: 0,
+    schemaValidations: 0,
+    schemaInvalid: 0,
     ingestCount: 0,
     ingestSum: 0,
     queryCount: 0,
@@ -219,6 +227,7 @@ export function computeIncrease(previous: CoreSample, current: CoreSample): Incr
     const delta = counterIncrease(before, value);
     inc[field] += delta;
     if (family === 'allsource_http_requests_total' && /(^|,)status="5\d\d"/.test(key.slice(bar + 1))) inc.http5xx += delta;
+    if (family === 'allsource_schema_validations_total' && /(^|,)result="invalid"/.test(key.slice(bar + 1))) inc.schemaInvalid += delta;
   }
   for (const [key, series] of current.histograms) {
     const family = key.slice(0, key.indexOf('|')) as keyof typeof HISTOGRAM_FAMILIES;

@@ -119,6 +119,15 @@ export const DERIVED_METRICS: readonly DerivedMetricDef[] = [
   rateMetric('projection_throughput', 'allsource_projection_events_processed', 'projectionEvents', 'events/s', 'Events applied by projections per second (all projections).'),
   rateMetric('pipeline_throughput', 'allsource_pipeline_events_processed', 'pipelineEvents', 'events/s', 'Events processed by stream pipelines per second (all pipelines).'),
   rateMetric('replay_throughput', 'allsource_replay_events_processed', 'replayEvents', 'events/s', 'Events re-applied by replays per second.'),
+  rateMetric('schema_validation_rate', 'allsource_schema_validations_total', 'schemaValidations', 'validations/s', 'Payloads validated against a registered schema per second (valid and invalid).'),
+  {
+    name: 'schema_invalid_rate',
+    unit: 'validations/s',
+    kind: 'rate',
+    description: 'Payloads found invalid by their schema per second.',
+    promql: (sel, w) => `(${sumRate('allsource_schema_validations_total', sel, w, 'result="invalid"')} or vector(0))`,
+    compute: (inc) => (inc ? rate(inc.schemaInvalid, inc) : null),
+  },
 ];
 
 export const DERIVED_METRIC_NAMES: readonly string[] = DERIVED_METRICS.map((m) => m.name);

@@ -128,7 +128,9 @@ export class History {
     if (!s) return this.options.scrapeIntervalMs;
     const oldestRaw = s.raw.oldest ?? Infinity;
     const i = s.rollup.lowerBound(from);
-    const rollupNeeded = i < s.rollup.size && s.rollup.timeAt(i) < oldestRaw;
+    // A rollup bucket is only needed where it ends before the raw points begin (one that straddles
+    // the oldest raw point, e.g. the first bucket after a start, is covered by the raw points).
+    const rollupNeeded = i < s.rollup.size && s.rollup.timeAt(i) + this.options.rollupStepMs <= oldestRaw;
     return rollupNeeded ? this.options.rollupStepMs : this.options.scrapeIntervalMs;
   }
 
@@ -146,7 +148,7 @@ export class History {
     const oldestRaw = s.raw.oldest ?? Infinity;
     for (let i = s.rollup.lowerBound(from); i < s.rollup.size; i++) {
       const t = s.rollup.timeAt(i);
-      if (t > to || t >= oldestRaw) break;
+      if (t > to || t + this.options.rollupStepMs > oldestRaw) break;
       points.push({ timestamp: t, value: nullable(s.rollup.valueAt(i, metricIndex)) });
     }
     for (let i = s.raw.lowerBound(from); i < s.raw.size; i++) {

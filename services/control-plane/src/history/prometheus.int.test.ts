@@ -5,13 +5,12 @@
  * histogram_quantile computed by Prometheus equals ours on the same buckets.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import axios from 'axios';
 import { histogramQuantile } from '../prometheus/promql';
 import { histogramSeries, parseExposition } from '../prometheus/textFormat';
-import { CoreProcess, events, freePort, startTestControlPlane, waitFor, type TestControlPlane } from '../testing/harness';
+import { coreNodes, events, freePort, makeTempDir, removeDir, startCorePair, startTestControlPlane, waitFor, type CoreProcess, type TestControlPlane } from '../testing/harness';
 
 let core1: CoreProcess;
 let core2: CoreProcess;
@@ -40,17 +39,17 @@ beforeAll(async () => {
   if (spawnSync('prometheus', ['--version']).error) {
     throw new Error("the prometheus binary is missing; npm test installs Debian's prometheus package");
   }
-  [core1, core2] = await Promise.all([CoreProcess.start(), CoreProcess.start()]);
+  [core1, core2] = await startCorePair();
   const promPort = await freePort();
   promUrl = `http://127.0.0.1:${promPort}`;
   t = await startTestControlPlane({
-    CORE_NODES: `core-1=${core1.url},core-2=${core2.url}`,
+    CORE_NODES: coreNodes(core1, core2),
     SCRAPE_INTERVAL_MS: '500',
     PROMETHEUS_URL: promUrl,
     PROMETHEUS_SELECTOR: 'job="allsource-core"',
     PROMETHEUS_RATE_WINDOW_MS: '5000',
   });
-  promDir = await mkdtemp(path.join(os.tmpdir(), 'cp-prometheus-'));
+  promDir = await makeTempDir('cp-prometheus-');
   await writeFile(
     path.join(promDir, 'prometheus.yml'),
     [
@@ -100,7 +99,7 @@ afterAll(async () => {
   }
   await t?.stop(true);
   await Promise.all([core1?.destroy(), core2?.destroy()]);
-  if (promDir) await rm(promDir, { recursive: true, force: true });
+  await removeDir(promDir);
 });
 
 it('answers the timeseries from Prometheus query_range, in the same shape, per node and cluster-wide', async () => {
@@ -126,7 +125,7 @@ it('answers the timeseries from Prometheus query_range, in the same shape, per n
     if (p.value !== null) expect(p.value).toBeGreaterThanOrEqual(0);
   }
   // The embedded history answers the same shape.
-  const embedded = await startTestControlPlane({ CORE_NODES: `core-1=${core1.url},core-2=${core2.url}`, SCRAPE_INTERVAL_MS: '500' });
+  const embedded = await startTestControlPlane({ CORE_NODES: coreNodes(core1, core2), SCRAPE_INTERVAL_MS: '500' });
   try {
     await embedded.cp.scraper.waitForCycles(1);
     const e = await embedded.client.raw<Series>('GET', '/api/v1/dashboard/timeseries', { params: { metric: 'ingestion_rate', range: '5m', step: '1s', node: 'all' } });
@@ -179,7 +178,7 @@ it('histogram_quantile computed by Prometheus equals ours on the same buckets', 
 });
 
 it('answers 503 when the Prometheus server does not answer', async () => {
-  const dead = await startTestControlPlane({ CORE_NODES: `core-1=${core1.url}`, PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`, PROMETHEUS_TIMEOUT_MS: '2000' });
+  const dead = await startTestControlPlane({ CORE_NODES: coreNodes(core1), PROMETHEUS_URL: `http://127.0.0.1:${await freePort()}`, PROMETHEUS_TIMEOUT_MS: '2000' });
   try {
     const res = await dead.client.raw<{ code: string; error: string }>('GET', '/api/v1/dashboard/timeseries');
     expect(res.status).toBe(503);

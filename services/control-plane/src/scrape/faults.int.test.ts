@@ -4,7 +4,7 @@
  */
 import { DERIVED_METRICS } from '../derive/derivedMetrics';
 import { parseExposition } from '../prometheus/textFormat';
-import { CoreProcess, events, startFakeNode, startTestControlPlane, waitFor, type TestControlPlane } from '../testing/harness';
+import { CoreProcess, coreNodes, events, makeTempDir, removeDir, startFakeNode, startTestCluster, startTestControlPlane, waitFor, type TestCluster, type TestControlPlane } from '../testing/harness';
 
 const INTERVAL_MS = 300;
 
@@ -24,21 +24,15 @@ describe('a core node that stops and restarts', () => {
   let core1: CoreProcess;
   let core2: CoreProcess;
   let t: TestControlPlane;
+  let cluster: TestCluster | undefined;
 
   beforeAll(async () => {
-    [core1, core2] = await Promise.all([CoreProcess.start(), CoreProcess.start()]);
-    t = await startTestControlPlane({
-      CORE_NODES: `core-1=${core1.url},core-2=${core2.url}`,
-      SCRAPE_INTERVAL_MS: String(INTERVAL_MS),
-      SCRAPE_TIMEOUT_MS: String(INTERVAL_MS),
-    });
+    cluster = await startTestCluster({ SCRAPE_INTERVAL_MS: String(INTERVAL_MS), SCRAPE_TIMEOUT_MS: String(INTERVAL_MS) });
+    ({ core1, core2, t } = cluster);
     await waitFor('both nodes healthy', async () => (await statusOf(t, 'core-2')).status === 'healthy' && (await statusOf(t, 'core-1')).status === 'healthy');
   });
 
-  afterAll(async () => {
-    await t?.stop(true);
-    await Promise.all([core1?.destroy(), core2?.destroy()]);
-  });
+  afterAll(() => cluster?.stop());
 
   it('is marked unreachable by the first scrape after it stopped, while the API keeps answering', async () => {
     // A large counter before the restart, so the restarted (smaller) counter is a reset.
@@ -201,16 +195,15 @@ describe('nodes that answer garbage, hang or send too much', () => {
 describe('history across a control-plane restart', () => {
   it('is written on shutdown and read back, by the real process (SIGTERM) too', async () => {
     const { spawn } = await import('node:child_process');
-    const { mkdtemp, rm, stat } = await import('node:fs/promises');
-    const os = await import('node:os');
+    const { stat } = await import('node:fs/promises');
     const path = await import('node:path');
     const { CONTROL_PLANE_MAIN, freePort } = await import('../testing/harness');
     const core = await CoreProcess.start();
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cp-restart-'));
+    const dataDir = await makeTempDir('cp-restart-');
     const port = await freePort();
     const env = {
       ...process.env,
-      CORE_NODES: `core-1=${core.url}`,
+      CORE_NODES: coreNodes(core),
       SCRAPE_INTERVAL_MS: String(INTERVAL_MS),
       DATA_DIR: dataDir,
       PORT: String(port),
@@ -260,7 +253,7 @@ describe('history across a control-plane restart', () => {
         await exited2;
       }
     } finally {
-      await rm(dataDir, { recursive: true, force: true });
+      await removeDir(dataDir);
       await core.destroy();
     }
   });
@@ -269,7 +262,7 @@ describe('history across a control-plane restart', () => {
     const { readdir, writeFile } = await import('node:fs/promises');
     const path = await import('node:path');
     const core = await CoreProcess.start();
-    const t = await startTestControlPlane({ CORE_NODES: `core-1=${core.url}`, SCRAPE_INTERVAL_MS: String(INTERVAL_MS), HISTORY_SNAPSHOT_INTERVAL_MS: '200' });
+    const t = await startTestControlPlane({ CORE_NODES: coreNodes(core), SCRAPE_INTERVAL_MS: String(INTERVAL_MS), HISTORY_SNAPSHOT_INTERVAL_MS: '200' });
     try {
       const health = await waitFor('a periodic snapshot', async () => {
         const res = await t.client.raw<{ metrics: { history: { last_snapshot_at: string | null; last_snapshot_bytes: number | null } } }>('GET', '/health');
@@ -279,7 +272,7 @@ describe('history across a control-plane restart', () => {
       expect(await readdir(t.dataDir)).toContain('history.bin');
       await t.stop();
       await writeFile(path.join(t.dataDir, 'history.bin.12345.tmp'), 'half-written');
-      const again = await startTestControlPlane({ CORE_NODES: `core-1=${core.url}`, SCRAPE_INTERVAL_MS: '3600000' }, t.dataDir);
+      const again = await startTestControlPlane({ CORE_NODES: coreNodes(core), SCRAPE_INTERVAL_MS: '3600000' }, t.dataDir);
       await again.stop();
       expect((await readdir(t.dataDir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
     } finally {
@@ -291,13 +284,13 @@ describe('history across a control-plane restart', () => {
   it('in-process: close() snapshots, a new instance on the same folder serves the old points', async () => {
     const core = await CoreProcess.start();
     try {
-      const first = await startTestControlPlane({ CORE_NODES: `core-1=${core.url}`, SCRAPE_INTERVAL_MS: String(INTERVAL_MS) });
+      const first = await startTestControlPlane({ CORE_NODES: coreNodes(core), SCRAPE_INTERVAL_MS: String(INTERVAL_MS) });
       await core.client.ingestBatch(events('i', 7));
       await first.cp.scraper.waitForCycles(4);
       const query = { metric: 'ingestion_rate', range: '5m', node: 'all', step: `${INTERVAL_MS}ms` };
       const before = (await first.client.raw<{ datapoints: unknown[]; nodes: Record<string, unknown[]> }>('GET', '/api/v1/dashboard/timeseries', { params: query })).data;
       await first.stop();
-      const second = await startTestControlPlane({ CORE_NODES: `core-1=${core.url}`, SCRAPE_INTERVAL_MS: '3600000' }, first.dataDir);
+      const second = await startTestControlPlane({ CORE_NODES: coreNodes(core), SCRAPE_INTERVAL_MS: '3600000' }, first.dataDir);
       try {
         const after = (await second.client.raw<{ datapoints: unknown[]; nodes: Record<string, unknown[]> }>('GET', '/api/v1/dashboard/timeseries', { params: query })).data;
         expect(after.datapoints.slice(0, before.datapoints.length)).toEqual(before.datapoints);

@@ -1,6 +1,10 @@
 /**
  * Test harness: real core processes (`node services/core/dist/main.js`, built before jest by
- * `npm test`), control planes in-process or as processes, tiny fake nodes, bounded polling.
+ * `npm test`), control planes in-process or as processes, tiny fake nodes, bounded polling,
+ * temporary directories.
+ *
+ *   const [core1, core2] = await startCorePair();
+ *   const t = await startTestControlPlane({ CORE_NODES: coreNodes(core1, core2) });
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -28,6 +32,16 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** A new empty directory `<tmpdir>/<prefix>XXXXXX`. */
+export function makeTempDir(prefix: string): Promise<string> {
+  return mkdtemp(path.join(os.tmpdir(), prefix));
+}
+
+/** Deletes `dir` and everything in it; nothing happens when it is missing or `undefined` (a failed set-up). */
+export async function removeDir(dir: string | undefined): Promise<void> {
+  if (dir) await rm(dir, { recursive: true, force: true });
 }
 
 /** Polls `check` every `intervalMs` until it returns a value other than undefined/false; fails after `timeoutMs`. */
@@ -66,7 +80,7 @@ export class CoreProcess {
   }
 
   static async start(env: Record<string, string> = {}): Promise<CoreProcess> {
-    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'cp-core-'));
+    const dataDir = await makeTempDir('cp-core-');
     const core = new CoreProcess(await freePort(), dataDir, env);
     await core.launch();
     return core;
@@ -103,8 +117,18 @@ export class CoreProcess {
 
   async destroy(): Promise<void> {
     await this.stop();
-    await rm(this.dataDir, { recursive: true, force: true });
+    await removeDir(this.dataDir);
   }
+}
+
+/** Two core processes started side by side (see `CoreProcess.start`), each over its own data. */
+export function startCorePair(env: Record<string, string> = {}): Promise<[CoreProcess, CoreProcess]> {
+  return Promise.all([CoreProcess.start(env), CoreProcess.start(env)]);
+}
+
+/** The `CORE_NODES` setting naming `cores` `core-1`, `core-2`, … in the order given. */
+export function coreNodes(...cores: Array<{ url: string }>): string {
+  return cores.map((core, i) => `core-${i + 1}=${core.url}`).join(',');
 }
 
 export interface TestControlPlane {
@@ -118,7 +142,7 @@ export interface TestControlPlane {
 
 /** An in-process control plane on a free port; `env` uses the service's variable names. */
 export async function startTestControlPlane(env: Record<string, string>, dataDir?: string): Promise<TestControlPlane> {
-  const dir = dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'cp-data-')));
+  const dir = dataDir ?? (await makeTempDir('cp-data-'));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'silent', DATA_DIR: dir, ...env });
   const cp = await startControlPlane(config, { logger: pino({ level: 'silent' }) });
   const baseUrl = `http://127.0.0.1:${cp.port}`;
@@ -130,7 +154,38 @@ export async function startTestControlPlane(env: Record<string, string>, dataDir
     dataDir: dir,
     stop: async (removeData = false) => {
       await (closing ??= cp.close());
-      if (removeData) await rm(dir, { recursive: true, force: true });
+      if (removeData) await removeDir(dir);
+    },
+  };
+}
+
+/** Two real cores and an in-process control plane scraping them as `core-1` and `core-2`. */
+export interface TestCluster {
+  core1: CoreProcess;
+  core2: CoreProcess;
+  t: TestControlPlane;
+  /** Stops the control plane (removing its data) and destroys both cores. */
+  stop(): Promise<void>;
+}
+
+/** `startCorePair`, then `startTestControlPlane({ CORE_NODES: core-1 and core-2, ...env })`. */
+export async function startTestCluster(env: Record<string, string>): Promise<TestCluster> {
+  const [core1, core2] = await startCorePair();
+  const destroyCores = () => Promise.all([core1.destroy(), core2.destroy()]).then(() => undefined);
+  let t: TestControlPlane;
+  try {
+    t = await startTestControlPlane({ CORE_NODES: coreNodes(core1, core2), ...env });
+  } catch (err) {
+    await destroyCores();
+    throw err;
+  }
+  return {
+    core1,
+    core2,
+    t,
+    stop: async () => {
+      await t.stop(true);
+      await destroyCores();
     },
   };
 }
