@@ -1,139 +1,111 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { postLoad, type LoadResult } from './lib/loadgen';
-import { startServer } from './lib/processes';
-import { round, spread, type Spread } from './lib/stats';
-import { batchBody, sampleEvent } from './lib/workload';
-import { engineAppend } from './scenarios/engineAppend';
+import type { Figure, Scenario, ScenarioContext, Settings } from './lib/figures';
+import { cleanupAll } from './lib/processes';
+import { printTable } from './lib/table';
+import { round } from './lib/stats';
+import { EVENT_BYTES } from './lib/workload';
+import { BATCH, batchIngest } from './scenarios/batchIngest';
+import { controlPlane } from './scenarios/controlPlane';
+import { memory } from './scenarios/memory';
+import { metricsOverhead } from './scenarios/metricsOverhead';
+import { queries } from './scenarios/queries';
+import { recovery } from './scenarios/recovery';
+import { scrapeCost } from './scenarios/scrapeCost';
+import { CONNECTIONS as SINGLE_CONNECTIONS, singleIngest } from './scenarios/singleIngest';
 
 /**
- * `pnpm bench [--quick]`: ingest throughput, each comparison run side by side and alternating
- * so machine noise cancels in the ratio. Prints a table, writes results/latest.json.
+ * `pnpm bench [--quick] [--only=1,3]`: every scenario of the benchmarks issue, one file each in
+ * scenarios/. Comparisons run both sides alternating in the same run so machine noise cancels in
+ * the ratio; servers, engines, DuckDB and the load generator each run in their own process.
+ * Prints a table and writes results/latest.json.
  */
-const quick = process.argv.includes('--quick');
-const SECONDS = quick ? 3 : 8;
-const REPEATS = quick ? 2 : 3;
-const BATCH = 1000;
-const SINGLE_CONNECTIONS = 50;
-const BATCH_CONNECTIONS = 4;
-const repoRoot = path.resolve(__dirname, '../../..');
-const coreMain = path.join(repoRoot, 'services/core/dist/main.js');
+const SCENARIOS: Scenario[] = [singleIngest, batchIngest, metricsOverhead, scrapeCost, memory, queries, recovery, controlPlane];
 
-interface Figure {
-  name: string;
-  unit: string;
-  value: Spread;
-  baseline?: { name: string; value: Spread; ratio: Spread; target?: string };
-  extra?: Record<string, unknown>;
-}
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const onlyArg = args.find((a) => a.startsWith('--only='));
+const only = onlyArg ? new Set(onlyArg.slice('--only='.length).split(',')) : undefined;
+const settings: Settings = { quick, seconds: quick ? 2 : 8, repeats: quick ? 2 : 3 };
 
-const figures: Figure[] = [];
-
-async function alternate(
-  a: () => Promise<LoadResult>,
-  b: () => Promise<LoadResult>,
-): Promise<{ a: LoadResult[]; b: LoadResult[] }> {
-  const out = { a: [] as LoadResult[], b: [] as LoadResult[] };
-  for (let r = 0; r < REPEATS; r++) {
-    out.a.push(await a());
-    out.b.push(await b());
-    console.log(`  run ${r + 1}: ${round(out.a[r]!.requestsPerSecond)} vs ${round(out.b[r]!.requestsPerSecond)} requests/s`);
-  }
-  return out;
-}
-
-function check(results: LoadResult[], who: string): void {
-  for (const r of results) {
-    if (r.non2xx > 0 || r.errors > 0) throw new Error(`${who}: ${r.non2xx} non-2xx answers and ${r.errors} errors during the load`);
-  }
+process.on('exit', cleanupAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    cleanupAll();
+    process.exit(130);
+  });
 }
 
 async function main(): Promise<void> {
-  console.log(`AllSource benchmarks (${quick ? 'quick' : 'full'}): ${SECONDS}s per run, ${REPEATS} runs each, alternating`);
-
-  // 1. Engine API, durable batch append.
-  const engineRuns: number[] = [];
-  for (let r = 0; r < REPEATS; r++) {
-    engineRuns.push(await engineAppend(SECONDS, BATCH, 4));
-    console.log(`  engine run ${r + 1}: ${round(engineRuns[r]!)} events/s`);
-  }
-  figures.push({ name: 'engine batch append (durable, 4 writers × 1000 events)', unit: 'events/s', value: spread(engineRuns.map((x) => round(x))), extra: { target: '≥ 500000' } });
-
-  // 2. Batch ingest over HTTP vs the machine's floor.
-  const body = batchBody(BATCH);
-  const core = await startServer('core', coreMain, { WAL_SYNC_MODE: 'always' });
-  const floor = await startServer('floor', path.join(__dirname, 'servers/floorServer.js'));
-  try {
-    const batch = await alternate(
-      () => postLoad(`${core.url}/api/v1/events/batch`, body, BATCH_CONNECTIONS, SECONDS),
-      () => postLoad(`${floor.url}/api/v1/events/batch`, body, BATCH_CONNECTIONS, SECONDS),
-    );
-    check(batch.a, 'core batch');
-    check(batch.b, 'floor');
-    const coreEps = batch.a.map((r) => round(r.requestsPerSecond * BATCH));
-    const floorEps = batch.b.map((r) => round(r.requestsPerSecond * BATCH));
-    figures.push({
-      name: `HTTP batch ingest (${BATCH} events/request, ${BATCH_CONNECTIONS} connections)`,
-      unit: 'events/s',
-      value: spread(coreEps),
-      baseline: { name: 'floor: parse + write + fdatasync', value: spread(floorEps), ratio: spread(coreEps.map((c, i) => round(c / floorEps[i]!, 3))), target: '≥ 0.6' },
-    });
-  } finally {
-    await floor.stop();
-  }
-
-  // 3. Single-event ingest over HTTP vs a bare Express app.
-  const bare = await startServer('bare-express', path.join(__dirname, 'servers/bareExpress.js'));
-  try {
-    const single = JSON.stringify(sampleEvent(1));
-    const runs = await alternate(
-      () => postLoad(`${core.url}/api/v1/events`, single, SINGLE_CONNECTIONS, SECONDS),
-      () => postLoad(`${bare.url}/api/v1/events`, single, SINGLE_CONNECTIONS, SECONDS),
-    );
-    check(runs.a, 'core single');
-    check(runs.b, 'bare express');
-    const coreRps = runs.a.map((r) => round(r.requestsPerSecond));
-    const bareRps = runs.b.map((r) => round(r.requestsPerSecond));
-    figures.push({
-      name: `HTTP single-event ingest (durable, ${SINGLE_CONNECTIONS} connections)`,
-      unit: 'events/s',
-      value: spread(coreRps),
-      baseline: { name: 'bare Express 5 (parse JSON, answer)', value: spread(bareRps), ratio: spread(coreRps.map((c, i) => round(c / bareRps[i]!, 3))), target: '≥ 0.85' },
-      extra: { core_p50_ms: runs.a.map((r) => r.p50Ms), core_p99_ms: runs.a.map((r) => r.p99Ms), bare_p50_ms: runs.b.map((r) => r.p50Ms), bare_p99_ms: runs.b.map((r) => r.p99Ms) },
-    });
-  } finally {
-    await bare.stop();
-    await core.stop();
-  }
-
-  for (const f of figures) {
-    console.log(`\n${f.name}\n  ${f.value.median} ${f.unit} (min ${f.value.min}, max ${f.value.max})`);
-    if (f.baseline) {
-      console.log(`  vs ${f.baseline.name}: ${f.baseline.value.median} ${f.unit}; ratio ${f.baseline.ratio.median} (min ${f.baseline.ratio.min}, max ${f.baseline.ratio.max}), target ${f.baseline.target ?? '-'}`);
+  const started = performance.now();
+  const selected = SCENARIOS.filter((s) => !only || only.has(s.id) || only.has(s.id.split('-')[0]!));
+  console.log(`AllSource benchmarks (${quick ? 'quick' : 'full'}): ${settings.seconds} s per throughput run, ${settings.repeats} runs per side, alternating; ${selected.length} scenarios`);
+  const figures: Figure[] = [];
+  const notes: Record<string, unknown> = {};
+  const scenarioSeconds: Record<string, number> = {};
+  const failures: Record<string, string> = {};
+  for (const scenario of selected) {
+    console.log(`\n[${scenario.id}] ${scenario.title}`);
+    const t0 = performance.now();
+    const ctx: ScenarioContext = {
+      settings,
+      add: (f) => figures.push(f),
+      note: (k, v) => (notes[k] = v),
+      log: (m) => console.log(`  ${m}`),
+    };
+    try {
+      await scenario.run(ctx);
+    } catch (err) {
+      // One scenario failing does not lose the others' figures; it is reported and the run fails.
+      failures[scenario.id] = (err as Error)?.stack ?? String(err);
+      console.error(`  FAILED: ${(err as Error)?.message ?? String(err)}`);
+      cleanupAll();
     }
-    if (f.extra) console.log(`  ${JSON.stringify(f.extra)}`);
+    scenarioSeconds[scenario.id] = round((performance.now() - t0) / 1000, 1);
+    console.log(`  (${scenarioSeconds[scenario.id]} s)`);
   }
+  const wallSeconds = round((performance.now() - started) / 1000, 1);
+
+  console.log('');
+  printTable(figures);
   const out = {
     generated_at: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
-    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model, memory_bytes: os.totalmem(), platform: `${os.platform()} ${os.release()}` },
+    wall_seconds: wallSeconds,
+    machine: {
+      cpus: os.cpus().length,
+      cpu_model: os.cpus()[0]?.model,
+      memory_bytes: os.totalmem(),
+      platform: `${os.platform()} ${os.release()}`,
+      load_average_at_end: os.loadavg().map((l) => round(l, 2)),
+    },
     node_version: process.version,
-    durability: 'WAL_SYNC_MODE=always (fdatasync before every acknowledgement)',
-    event_bytes: JSON.stringify(sampleEvent(1)).length,
+    durability: 'WAL_SYNC_MODE=always (fdatasync before every acknowledgement) unless a figure says otherwise',
+    event_bytes: EVENT_BYTES,
     batch_size: BATCH,
-    concurrency: { single: SINGLE_CONNECTIONS, batch: BATCH_CONNECTIONS, engine_writers: 4 },
-    seconds_per_run: SECONDS,
-    repeats: REPEATS,
+    concurrency: { single: SINGLE_CONNECTIONS, batch: 4, engine_writers: 4, mixed: 50, latency_lanes: 1 },
+    seconds_per_run: settings.seconds,
+    repeats: settings.repeats,
+    method:
+      'Comparisons alternate A, B, A, B in one run; ratios are per pair. Load generator (autocannon / sequential latency lanes) in its own process (dist/loadgen/worker.js); servers, engine and DuckDB in child processes. Latencies are from each response\'s own timer (sub-ms), p99 nearest-rank.',
+    scenario_seconds: scenarioSeconds,
+    notes,
+    failures,
     figures,
   };
   const file = path.join(__dirname, '..', 'results', 'latest.json');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);
+  console.log(`\nwritten to ${file}`);
+  console.log(`wall time ${wallSeconds} s`);
+  if (Object.keys(failures).length > 0) {
+    console.error(`\nfailed scenarios: ${Object.keys(failures).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 main().catch((err: unknown) => {
   console.error(err);
-  process.exit(1);
+  process.exitCode = 1;
 });

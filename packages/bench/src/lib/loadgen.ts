@@ -1,29 +1,24 @@
-import autocannon from 'autocannon';
+import * as path from 'node:path';
+import type { AutocannonJob, AutocannonResult, LanesJob, LanesResult } from '../loadgen/protocol';
+import { distDir, runJsonChild } from './processes';
 
-export interface LoadResult {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  non2xx: number;
-  errors: number;
+/**
+ * Client of the load generator: every measured load runs in its own process
+ * (dist/loadgen/worker.js), separate from the bench orchestrator and from the servers.
+ */
+const worker = path.join(distDir, 'loadgen', 'worker.js');
+
+export function load(job: Omit<AutocannonJob, 'kind'>): Promise<AutocannonResult> {
+  return runJsonChild<AutocannonResult>(worker, { kind: 'autocannon', ...job }, { timeoutMs: job.durationS * 1000 + 60_000 });
 }
 
-/** Drive `url` with a fixed, pre-built body (built before the clock starts). */
-export async function postLoad(url: string, body: string, connections: number, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-    connections,
-    duration: seconds,
-    pipelining: 1,
-  });
-  return {
-    requestsPerSecond: result.requests.total / seconds,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors + result.timeouts,
-  };
+export function lanes(job: Omit<LanesJob, 'kind'>): Promise<LanesResult> {
+  return runJsonChild<LanesResult>(worker, { kind: 'lanes', ...job }, { timeoutMs: job.timeLimitMs + 30_000 });
+}
+
+/** Throws when a load saw errors or non-2xx answers (a figure over failures would be meaningless). */
+export function checkLoad(r: { non2xx: number; errors: number; statusCodes: Record<string, number> }, who: string): void {
+  if (r.non2xx > 0 || r.errors > 0) {
+    throw new Error(`${who}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)}) and ${r.errors} errors during the load`);
+  }
 }

@@ -1,0 +1,73 @@
+import * as path from 'node:path';
+import type { EngineJob } from '../children/engine';
+import { figure, target, type Scenario } from '../lib/figures';
+import { checkLoad, load } from '../lib/loadgen';
+import { coreMain, distDir, removeDir, runJsonChild, startServer, tempDir } from '../lib/processes';
+import { median, num, round } from '../lib/stats';
+import { batchBody } from '../lib/workload';
+import type { AutocannonResult, Req } from '../loadgen/protocol';
+
+export const BATCH = 1000;
+const CONNECTIONS = 4;
+const ENGINE_WRITERS = 4;
+
+/** 2. Batch ingest (1000 events a request): over HTTP vs the floor server, and through the engine API. */
+export const batchIngest: Scenario = {
+  id: '2-batch-ingest',
+  title: 'batch ingest: HTTP vs floor, engine API',
+  async run(ctx) {
+    const { seconds, repeats } = ctx.settings;
+
+    const engineRuns: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const dataDir = tempDir('engine');
+      try {
+        const job: EngineJob = { mode: 'append', dataDir, seconds, batch: BATCH, writers: ENGINE_WRITERS };
+        const res = await runJsonChild<{ eventsPerSecond: number }>(path.join(distDir, 'children/engine.js'), job, { nodeArgs: ['--expose-gc'], timeoutMs: seconds * 1000 + 60_000 });
+        engineRuns.push(round(res.eventsPerSecond));
+        ctx.log(`engine run ${r + 1}: ${engineRuns[r]} events/s`);
+      } finally {
+        removeDir(dataDir);
+      }
+    }
+    ctx.add(
+      figure({
+        scenario: this.id,
+        name: `engine batch append (durable, ${ENGINE_WRITERS} writers × ${BATCH} events, child process)`,
+        unit: 'events/s',
+        runs: engineRuns,
+        target: target('≥ 500,000 events/s', 'value', '>=', 500_000),
+      }),
+    );
+
+    const requests: Req[] = Array.from({ length: 4 }, (_, i) => ({ method: 'POST', path: '/api/v1/events/batch', body: batchBody(BATCH, i * BATCH) }));
+    const core = await startServer('core', coreMain, { WAL_SYNC_MODE: 'always' });
+    const floor = await startServer('floor', path.join(distDir, 'servers/floorServer.js'));
+    const a: AutocannonResult[] = [];
+    const b: AutocannonResult[] = [];
+    try {
+      for (let r = 0; r < repeats; r++) {
+        a.push(await load({ base: core.url, requests, connections: CONNECTIONS, durationS: seconds }));
+        b.push(await load({ base: floor.url, requests, connections: CONNECTIONS, durationS: seconds }));
+        checkLoad(a[r]!, 'core batch ingest');
+        checkLoad(b[r]!, 'floor');
+        ctx.log(`run ${r + 1}: core ${round(a[r]!.requestsPerSecond * BATCH)} vs floor ${round(b[r]!.requestsPerSecond * BATCH)} events/s`);
+      }
+    } finally {
+      await floor.stop();
+      await core.stop();
+    }
+    ctx.add(
+      figure({
+        scenario: this.id,
+        name: `HTTP batch ingest (${BATCH} events/request, ${CONNECTIONS} connections)`,
+        unit: 'events/s',
+        runs: a.map((x) => round(x.requestsPerSecond * BATCH)),
+        baseline: { name: 'floor: JSON.parse + write + fdatasync', runs: b.map((x) => round(x.requestsPerSecond * BATCH)) },
+        target: target('≥ 0.6 × floor', 'ratio', '>=', 0.6),
+        detail: `p99 ${num(median(a.map((x) => x.latency.p99)))} ms vs floor ${num(median(b.map((x) => x.latency.p99)))} ms per request`,
+        extra: { core_p99_ms: a.map((x) => x.latency.p99), floor_p99_ms: b.map((x) => x.latency.p99) },
+      }),
+    );
+  },
+};
