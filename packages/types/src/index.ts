@@ -97,7 +97,8 @@ export interface TopEntitiesResponse {
 }
 
 export interface HealthResponse {
-  status: 'healthy' | 'unhealthy';
+  /** `degraded` (HTTP 200): writes work, but start-up recovery lost data (see `reason`, `recovery`). */
+  status: 'healthy' | 'degraded' | 'unhealthy';
   service: string;
   version: string;
   reason?: string;

@@ -13,7 +13,7 @@
 import * as http from 'node:http';
 import * as net from 'node:net';
 import WebSocket from 'ws';
-import { mulberry32 } from '../testing/crashTorture';
+import { mulberry32 } from '../testing/random';
 import { useTestCore } from '../testing/testCore';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));

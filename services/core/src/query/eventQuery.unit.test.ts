@@ -1,17 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventIndex, IN_BUFFER, type IndexEntry } from '../storage/index/eventIndex';
 import { queryTypeOf, selectPositions, type EventQuery } from './eventQuery';
+import { mulberry32 } from '../testing/random';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const T0 = 1_700_000_000_000_000;
 

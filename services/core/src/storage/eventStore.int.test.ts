@@ -3,64 +3,26 @@
  * the WAL and from Parquet segments, the crash windows between them, torn WAL tails, version
  * bookkeeping across restarts, concurrency, the bounded segment cache and storage faults.
  */
-import { cp, mkdtemp, readdir, readlink, rm, stat, truncate } from 'node:fs/promises';
-import * as os from 'node:os';
+import { cp, readdir, readlink, stat, truncate } from 'node:fs/promises';
 import * as path from 'node:path';
 import { AllSourceError } from '@allsource/errors';
 import type { NewEvent, StoredEvent } from '../events/storedEvent';
-import { EventStore, type EventStoreOptions } from './eventStore';
+import { useOpenStores } from '../testing/storeOptions';
+import { useTempDir } from '../testing/tempDirs';
+import type { EventStore, EventStoreOptions } from './eventStore';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 
-const MiB = 1024 * 1024;
-
-let tmpRoot: string;
-beforeAll(async () => {
-  tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'allsource-store-int-'));
-});
-afterAll(async () => {
-  await rm(tmpRoot, { recursive: true, force: true });
-});
+const tmp = useTempDir('allsource-store-int-');
 
 let dirCounter = 0;
 async function freshDir(): Promise<string> {
-  return path.join(tmpRoot, `d${++dirCounter}`);
+  return path.join(tmp.path, `d${++dirCounter}`);
 }
 
 /** Stores opened by a test; closed (without flush) after it if the test did not. */
-const openStores: EventStore[] = [];
-afterEach(async () => {
-  while (openStores.length > 0) await openStores.pop()!.close({ flush: false });
-});
-
-function options(dataDir: string, over: Partial<EventStoreOptions> = {}): EventStoreOptions {
-  return {
-    dataDir,
-    syncMode: 'always',
-    walMaxFileBytes: 64 * MiB,
-    // No automatic flushes unless a test asks for them.
-    flushMaxEvents: 1_000_000,
-    flushMaxBytes: 1024 * MiB,
-    flushMaxAgeMs: 3_600_000,
-    bufferMaxBytes: 1024 * MiB,
-    pendingMaxBytes: 1024 * MiB,
-    rowGroupSize: 64,
-    segmentCacheBytes: 8 * MiB,
-    maxOpenSegments: 16,
-    ...over,
-  };
-}
-
-async function open(dataDir: string, over: Partial<EventStoreOptions> = {}): Promise<EventStore> {
-  const store = await EventStore.open(options(dataDir, over));
-  openStores.push(store);
-  return store;
-}
-
-async function closeStore(store: EventStore, flush: boolean): Promise<void> {
-  const i = openStores.indexOf(store);
-  if (i >= 0) openStores.splice(i, 1);
-  await store.close({ flush });
-}
+const stores = useOpenStores();
+const open = (dataDir: string, over: Partial<EventStoreOptions> = {}): Promise<EventStore> => stores.open(dataDir, { rowGroupSize: 64, ...over });
+const closeStore = (store: EventStore, flush: boolean): Promise<void> => stores.close(store, flush);
 
 function ev(entityId: string, payload: unknown, over: Partial<NewEvent> = {}): NewEvent {
   return {
@@ -226,7 +188,7 @@ describe('EventStore recovery', () => {
     const dir = await freshDir();
     const store = await open(dir);
     const flushed = await appendEach(store, variedEvents(35));
-    const aside = path.join(tmpRoot, `wal-aside-${dirCounter}`);
+    const aside = path.join(tmp.path, `wal-aside-${dirCounter}`);
     await cp(path.join(dir, 'wal'), aside, { recursive: true });
     await store.flush();
     const tail = await appendEach(store, variedEvents(6, 'tail'));
@@ -257,8 +219,8 @@ describe('EventStore recovery', () => {
     await store.flush();
     const second = await appendEach(store, variedEvents(20, 'y'));
     const segDir = path.join(dir, 'segments');
-    const walAside = path.join(tmpRoot, `orphan-wal-${dirCounter}`);
-    const manifestAside = path.join(tmpRoot, `orphan-manifest-${dirCounter}.json`);
+    const walAside = path.join(tmp.path, `orphan-wal-${dirCounter}`);
+    const manifestAside = path.join(tmp.path, `orphan-manifest-${dirCounter}.json`);
     await cp(path.join(dir, 'wal'), walAside, { recursive: true });
     await cp(path.join(segDir, 'manifest.json'), manifestAside);
     const segmentsBefore = await parquetFiles(dir);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { crc32c } from '@node-rs/crc32';
 import * as path from 'node:path';
 import { AllSourceError } from '@allsource/errors';
 import { jsonString } from '../events/jsonText';
@@ -6,7 +7,7 @@ import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEve
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
-import { readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
+import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
 import { SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
@@ -37,6 +38,11 @@ export interface CompactionOptions {
 }
 
 const MiB = 1024 * 1024;
+
+/** How often a failed WAL is probed with an empty record (see `startWriteProbe`). */
+const WRITE_PROBE_INTERVAL_MS = 1000;
+/** A WAL record holding no event (a JSON array, like every record). */
+const EMPTY_WAL_RECORD = Buffer.from('[]');
 
 export const DEFAULT_COMPACTION_OPTIONS: Readonly<CompactionOptions> = Object.freeze({
   smallSegmentBytes: 4 * MiB,
@@ -109,8 +115,11 @@ export interface RecoveryReport {
   eventsFromWal: number;
   walRecordsSkipped: number;
   walCorruptions: WalCorruption[];
-  segmentErrors: Array<{ file: string; error: string }>;
+  /** Segments whose events are not served: unreadable, damaged (checksum), or missing. */
+  segmentErrors: Array<{ file: string; error: string; firstLsn: number; lastLsn: number; events: number }>;
   orphanFilesRemoved: string[];
+  /** Segment files missing from the manifest whose events were nowhere else: put back in it. */
+  orphanFilesAdopted: string[];
   durationMs: number;
 }
 
@@ -196,6 +205,9 @@ export class EventStore {
   private lastFlushError: Error | undefined;
   private flushing: Promise<void> | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** While the last WAL write failed: retries a tiny write so health recovers without traffic. */
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
   private closed = false;
   private readonly listeners = new Set<CommitListener>();
 
@@ -225,6 +237,7 @@ export class EventStore {
       walCorruptions: [],
       segmentErrors: [],
       orphanFilesRemoved: [],
+      orphanFilesAdopted: [],
       durationMs: 0,
     };
     let store: EventStore | undefined;
@@ -234,7 +247,7 @@ export class EventStore {
       syncMode: opts.syncMode,
       maxFileBytes: opts.walMaxFileBytes,
       observer: {
-        onGroupCommit: (appends, bytes, seconds) => opts.observer?.onGroupCommit?.(appends, bytes, seconds),
+        onGroupCommit: (appends, bytes, seconds, events) => opts.observer?.onGroupCommit?.(appends, bytes, seconds, events),
         onWriteError: (error) => {
           // Runs before any failed append's continuation: every version reserved on top of the
           // failed write is released at once, so no later append can build on it.
@@ -285,7 +298,7 @@ export class EventStore {
     const versions = new Array<number>(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
-      const current = local.get(e.entityId) ?? this.reservedVersions.get(e.entityId) ?? this.index.versionOf(e.entityId);
+      const current = local.get(e.entityId) ?? this.reservedVersions.get(e.entityId) ?? this.index.lastVersionOf(e.entityId);
       if (e.expectedVersion !== undefined && e.expectedVersion !== current) {
         const where = batch.length > 1 ? `events[${i}]: ` : '';
         throw new AllSourceError(
@@ -322,7 +335,7 @@ export class EventStore {
     const record = encodeWalPayload(stored);
     this.pendingBytes += record.length;
     try {
-      await this.wal.append(record, stored[stored.length - 1]!.lsn);
+      await this.wal.append(record, stored[stored.length - 1]!.lsn, stored.length);
     } catch (err) {
       // A failed write already released every reservation (onWriteError); any other failure
       // (a record over the size bound) releases this batch's own.
@@ -331,6 +344,7 @@ export class EventStore {
       }
       this.lastWriteError = err as Error;
       this.log.error({ err }, 'write-ahead log write failed; nothing of this write was acknowledged');
+      this.startWriteProbe();
       throw new AllSourceError('STORAGE_UNAVAILABLE', 'the write-ahead log could not be written; nothing was stored');
     } finally {
       this.pendingBytes -= record.length;
@@ -405,6 +419,26 @@ export class EventStore {
       lastLsn: this.nextLsn - 1,
       flushedLsn: this.manifest.flushedLsn,
     };
+  }
+
+  /**
+   * Data start-up recovery had to give up, in words (empty when none): segments not served, and
+   * WAL records cut that were complete (a checksum or garbage cut; a torn tail is what a crash
+   * in the middle of a write leaves, never-acknowledged bytes, so it is not counted).
+   */
+  recoveryLosses(): string[] {
+    const out: string[] = [];
+    const r = this.recovery;
+    if (r.segmentErrors.length > 0) {
+      const events = r.segmentErrors.reduce((n, e) => n + e.events, 0);
+      out.push(`${r.segmentErrors.length} segment file(s) could not be read (${events} events not served)`);
+    }
+    const damaged = r.walCorruptions.filter((c) => c.kind !== 'torn_tail');
+    if (damaged.length > 0) {
+      const bytes = damaged.reduce((n, c) => n + c.bytesCut, 0);
+      out.push(`${damaged.length} damaged write-ahead log file(s) cut (${bytes} bytes; kept under wal/corrupt/)`);
+    }
+    return out;
   }
 
   /** Whether the store can accept writes, with the reason when it cannot. */
@@ -572,6 +606,13 @@ export class EventStore {
       generation = Math.max(generation, run[i]!.generation + 1);
     }
 
+    // A merge must not carry damage into a new file with a fresh, valid checksum.
+    for (const info of run) {
+      if (info.crc32c === undefined) continue;
+      if (crc32c(await this.fs.readFile(path.join(this.segmentsDir, info.file))) !== info.crc32c) {
+        throw new Error(`segment ${info.file} is damaged on disk (checksum mismatch); it is not merged`);
+      }
+    }
     const merged = await this.compactionPool.merge(
       run.map((info) => path.join(this.segmentsDir, info.file)),
       { rowGroupSize: this.opts.rowGroupSize },
@@ -604,6 +645,7 @@ export class EventStore {
       minTimestampUs,
       maxTimestampUs,
       generation,
+      crc32c: crc32c(Buffer.from(merged.bytes.buffer, merged.bytes.byteOffset, merged.bytes.byteLength)),
     };
     const swapped = await this.withManifestLock(async () => {
       const segments = this.manifest.segments;
@@ -683,6 +725,7 @@ export class EventStore {
     if (this.closed) return;
     this.closed = true;
     if (this.flushTimer) clearInterval(this.flushTimer);
+    this.stopWriteProbe();
     // A running compaction stops: its merge fails with the worker, or it stops before its swap.
     await this.compactionPool.close();
     await this.compactionChain;
@@ -723,6 +766,42 @@ export class EventStore {
     }
   }
 
+  /**
+   * After a failed WAL write, /health says unhealthy until a write succeeds. A load balancer
+   * that stops sending writes to an unhealthy node would then keep it so forever: instead, every
+   * second, an empty record (`[]`, no events; recovery skips it) goes through the same write and
+   * fdatasync path, and its success clears the error.
+   */
+  private startWriteProbe(): void {
+    if (this.probeTimer || this.closed) return;
+    this.probeTimer = setInterval(() => void this.probeWrite(), WRITE_PROBE_INTERVAL_MS);
+    this.probeTimer.unref();
+  }
+
+  private stopWriteProbe(): void {
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    this.probeTimer = undefined;
+  }
+
+  private async probeWrite(): Promise<void> {
+    if (this.probing) return;
+    if (!this.lastWriteError || this.closed) {
+      this.stopWriteProbe();
+      return;
+    }
+    this.probing = true;
+    try {
+      await this.wal.append(EMPTY_WAL_RECORD, -1, 0);
+      if (this.lastWriteError) this.log.info({}, 'write-ahead log writable again');
+      this.lastWriteError = undefined;
+      this.stopWriteProbe();
+    } catch {
+      // Still failing: health stays unhealthy; the next tick tries again.
+    } finally {
+      this.probing = false;
+    }
+  }
+
   private flushInBackground(): void {
     if (this.flushing || this.closed) return;
     this.flush().catch(() => undefined);
@@ -756,6 +835,7 @@ export class EventStore {
         minTimestampUs: first.timestampUs,
         maxTimestampUs: last.timestampUs,
         generation: 0,
+        crc32c: crc32c(Buffer.from(parquetBytes.buffer, parquetBytes.byteOffset, parquetBytes.byteLength)),
       };
       await this.withManifestLock(async () => {
         const manifest: Manifest = { ...this.manifest, flushedLsn: last.lsn, segments: [...this.manifest.segments, info] };
@@ -785,23 +865,107 @@ export class EventStore {
   }
 
   private async recover(report: RecoveryReport): Promise<void> {
-    const known = new Set(this.manifest.segments.map((s) => s.file));
-    // Files not in the manifest come from a flush or compaction that died before its manifest
-    // swap; their events are still in the WAL (or in the segments they were to replace).
+    const listed = this.manifest.segments;
+    const known = new Set(listed.map((s) => s.file));
+    const overlapsListed = (r: { firstLsn: number; lastLsn: number }): boolean =>
+      listed.some((s) => s.firstLsn <= r.lastLsn && r.firstLsn <= s.lastLsn);
+    // Segment files not in the manifest. Temp files, and segments whose LSNs a listed segment
+    // covers (a compaction that died before its swap, or old files it had not deleted yet), are
+    // leftovers: removed. The others are decided once the WAL has been read (below).
+    const unlisted: Array<{ name: string; firstLsn: number; lastLsn: number; generation: number }> = [];
     for (const name of await this.fs.readdir(this.segmentsDir)) {
-      if (name === 'manifest.json' || known.has(name)) continue;
-      if (name.endsWith('.parquet') || name.endsWith('.tmp')) {
+      if (name === MANIFEST_FILE || known.has(name)) continue;
+      if (!name.endsWith('.parquet') && !name.endsWith('.tmp')) continue;
+      const range = name.endsWith('.parquet') ? parseSegmentFileName(name) : undefined;
+      if (!range || overlapsListed(range)) {
         await this.fs.unlink(path.join(this.segmentsDir, name));
         report.orphanFilesRemoved.push(name);
+      } else {
+        unlisted.push({ name, ...range });
       }
     }
 
+    // Read the WAL first: which LSNs it holds decides the unlisted segments. Its events are
+    // indexed after the segments (LSN order); those at or below the flushed LSN are skipped.
+    const walEvents: StoredEvent[] = [];
+    let walMin = Number.POSITIVE_INFINITY;
+    let walMax = Number.NEGATIVE_INFINITY;
+    report.walCorruptions = await this.wal.open((payload) => {
+      let recordMax = -1;
+      for (const e of decodeWalPayload(payload)) {
+        recordMax = Math.max(recordMax, e.lsn);
+        walMin = Math.min(walMin, e.lsn);
+        walMax = Math.max(walMax, e.lsn);
+        if (e.lsn <= this.manifest.flushedLsn) report.walRecordsSkipped++;
+        else walEvents.push(e);
+      }
+      return recordMax;
+    });
+
+    // An unlisted segment whose events the WAL still holds is a flush that died before its
+    // manifest swap: removed (the WAL replays them). One whose events are nowhere else (a lost
+    // manifest entry) is adopted back into the manifest, never deleted.
+    const adopted: SegmentInfo[] = [];
+    const lostSegments: Array<{ name: string; firstLsn: number; lastLsn: number }> = [];
+    for (const u of unlisted.sort((a, b) => a.firstLsn - b.firstLsn || b.generation - a.generation)) {
+      if (walMin <= u.firstLsn && u.lastLsn <= walMax) {
+        await this.fs.unlink(path.join(this.segmentsDir, u.name));
+        report.orphanFilesRemoved.push(u.name);
+        continue;
+      }
+      if (adopted.some((a) => a.firstLsn <= u.firstLsn && u.lastLsn <= a.lastLsn)) {
+        // Inside a later generation adopted just before (a compaction's old file): a leftover.
+        await this.fs.unlink(path.join(this.segmentsDir, u.name));
+        report.orphanFilesRemoved.push(u.name);
+        continue;
+      }
+      if (adopted.some((a) => a.firstLsn <= u.lastLsn && u.firstLsn <= a.lastLsn)) {
+        lostSegments.push(u);
+        continue;
+      }
+      try {
+        const { table, bytes, crc32c } = await this.reader.readColumns(u.name, ['sequence', 'timestamp']);
+        const seq = table.getChild('sequence')!;
+        const ts = table.getChild('timestamp')!;
+        if (table.numRows === 0 || Number(seq.get(0)) !== u.firstLsn || Number(seq.get(table.numRows - 1)) !== u.lastLsn) {
+          throw new Error(`its rows do not match its name (LSN ${u.firstLsn}..${u.lastLsn})`);
+        }
+        adopted.push({
+          file: u.name,
+          firstLsn: u.firstLsn,
+          lastLsn: u.lastLsn,
+          events: table.numRows,
+          bytes,
+          minTimestampUs: timestampMicrosAt(ts, 0),
+          maxTimestampUs: timestampMicrosAt(ts, table.numRows - 1),
+          generation: u.generation,
+          crc32c,
+        });
+      } catch (err) {
+        lostSegments.push(u);
+        this.log.error({ err, file: u.name }, 'a segment file missing from the manifest could not be adopted; it is left in place');
+      }
+    }
+    if (adopted.length > 0) {
+      const segments = [...listed, ...adopted].sort((a, b) => a.firstLsn - b.firstLsn);
+      const flushedLsn = Math.max(this.manifest.flushedLsn, ...adopted.map((a) => a.lastLsn));
+      this.manifest = { ...this.manifest, flushedLsn, segments };
+      await writeManifest(this.fs, this.segmentsDir, this.manifest);
+      report.orphanFilesAdopted.push(...adopted.map((a) => a.file));
+      this.log.warn({ files: report.orphanFilesAdopted }, 'segment files missing from the manifest were adopted back into it');
+    }
+
     let maxLsn = 0;
+    for (const u of lostSegments) {
+      // Left in place and reported; its LSNs stay used.
+      maxLsn = Math.max(maxLsn, u.lastLsn);
+      report.segmentErrors.push({ file: u.name, error: 'not in the manifest and could not be adopted; left in place', firstLsn: u.firstLsn, lastLsn: u.lastLsn, events: 0 });
+    }
     for (const info of this.manifest.segments) {
       try {
-        const table = await this.reader.readColumns(info.file, ['sequence', 'id', 'event_type', 'entity_id', 'tenant_id', 'timestamp']);
+        const { table } = await this.reader.readColumns(info.file, ['sequence', 'id', 'event_type', 'entity_id', 'tenant_id', 'timestamp', 'version'], info.crc32c);
         const col = (name: string) => table.getChild(name)!;
-        const [seq, id, type, entity, tenant, ts] = [col('sequence'), col('id'), col('event_type'), col('entity_id'), col('tenant_id'), col('timestamp')];
+        const [seq, id, type, entity, tenant, ts, version] = [col('sequence'), col('id'), col('event_type'), col('entity_id'), col('tenant_id'), col('timestamp'), col('version')];
         const segment = this.registerSegment(info.file, this.index.count, table.numRows);
         for (let row = 0; row < table.numRows; row++) {
           this.index.add(
@@ -811,6 +975,7 @@ export class EventStore {
               entityId: entity.get(row) as string,
               tenantId: tenant.get(row) as string,
               timestampUs: timestampMicrosAt(ts, row),
+              version: Number(version.get(row)),
             },
             segment,
             row,
@@ -825,31 +990,25 @@ export class EventStore {
         // can repair or restore it) but is not registered: its events are not served and
         // compaction leaves it alone. Its LSNs stay used, so nothing new ever reuses them.
         maxLsn = Math.max(maxLsn, info.lastLsn);
-        report.segmentErrors.push({ file: info.file, error: (err as Error).message });
+        report.segmentErrors.push({ file: info.file, error: describeError(err), firstLsn: info.firstLsn, lastLsn: info.lastLsn, events: info.events });
         this.log.error({ err, file: info.file }, 'segment could not be read at recovery; its events are not served until it is repaired');
       }
     }
-    const flushedLsn = Math.max(this.manifest.flushedLsn, maxLsn);
-    maxLsn = flushedLsn;
+    maxLsn = Math.max(this.manifest.flushedLsn, maxLsn);
 
-    report.walCorruptions = await this.wal.open((payload) => {
-      let recordMax = -1;
-      for (const e of decodeWalPayload(payload)) {
-        recordMax = Math.max(recordMax, e.lsn);
-        if (e.lsn <= maxLsn) {
-          report.walRecordsSkipped++;
-          continue;
-        }
-        maxLsn = e.lsn;
-        this.index.add(e, IN_BUFFER, 0);
-        if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
-        this.buffer.push(e);
-        this.bufferBytes += eventBytes(e);
-        if (e.timestampUs > this.lastTimestampUs) this.lastTimestampUs = e.timestampUs;
-        report.eventsFromWal++;
+    for (const e of walEvents) {
+      if (e.lsn <= maxLsn) {
+        report.walRecordsSkipped++;
+        continue;
       }
-      return recordMax;
-    });
+      maxLsn = e.lsn;
+      this.index.add(e, IN_BUFFER, 0);
+      if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
+      this.buffer.push(e);
+      this.bufferBytes += eventBytes(e);
+      if (e.timestampUs > this.lastTimestampUs) this.lastTimestampUs = e.timestampUs;
+      report.eventsFromWal++;
+    }
     this.bufferStart = this.index.count - this.buffer.length;
     this.nextLsn = maxLsn + 1;
   }
@@ -896,4 +1055,13 @@ function decodeWalPayload(payload: Buffer): StoredEvent[] {
     payloadJson: JSON.stringify(r.p),
     metadataJson: r.m === null ? null : JSON.stringify(r.m),
   }));
+}
+
+/** An error for reports shown over HTTP: a file system error by its code (its message names server paths). */
+function describeError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    return e.code === 'ENOENT' ? 'ENOENT: the file is missing' : `${e.code}${e.syscall ? ` (${e.syscall})` : ''}`;
+  }
+  return e instanceof Error ? e.message : String(err);
 }

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import type { Event, IngestEventRequest, QueryEventsParams, RawResponse } from '@allsource/client';
 import { startTestCore, useTestCore, type TestCore } from '../../testing/testCore';
 import { sleep } from '../../testing/wait';
+import { mulberry32 as prng } from '../../testing/random';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const RFC3339_US_Z = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -37,17 +38,6 @@ function fromUs(us: number): string {
   return `${new Date(ms).toISOString().slice(0, 23)}${String(us - ms * 1000).padStart(3, '0')}Z`;
 }
 
-/** A small deterministic PRNG (mulberry32) so failures are reproducible. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const valid = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   event_type: 'user.created',

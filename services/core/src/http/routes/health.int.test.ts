@@ -7,16 +7,12 @@ import { AllSourceClient, type StatsResponse } from '@allsource/client';
 import pino from 'pino';
 import { startCore } from '../../app/createCore';
 import { loadConfig } from '../../config';
-import { startTestCore, type TestCore } from '../../testing/testCore';
+import { useTestCore } from '../../testing/testCore';
 
 const PACKAGE_VERSION = (JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as { version: string }).version;
 
 describe('health and stats', () => {
-  let t: TestCore;
-  beforeAll(async () => {
-    t = await startTestCore({ FLUSH_MAX_AGE_MS: '3600000' }); // flushes only when the test asks
-  });
-  afterAll(() => t.stop());
+  const t = useTestCore({ FLUSH_MAX_AGE_MS: '3600000' }); // flushes only when the test asks
 
   it('answers /health with status, service and the package version', async () => {
     const res = await t.client.raw('GET', '/health');

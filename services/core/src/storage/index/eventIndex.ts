@@ -10,6 +10,8 @@ export interface IndexEntry {
   eventType: string;
   tenantId: string;
   timestampUs: number;
+  /** The event's stored version, when known (it may exceed the entity's count after data was lost). */
+  version?: number;
 }
 
 /**
@@ -33,6 +35,8 @@ export class EventIndex {
   /** Positions of each entity's events, in order; an entity's version is its list length. */
   readonly entityPositions: GrowableUint32[] = [];
   readonly typePositions: GrowableUint32[] = [];
+  /** Highest stored version seen per entity (by entity number). */
+  private readonly lastVersions: number[] = [];
   private readonly ids = new IdTable();
 
   get count(): number {
@@ -61,6 +65,8 @@ export class EventIndex {
     this.segmentOf[pos] = segment;
     this.rowOf[pos] = row;
     this.entityPositions[entity]!.push(pos);
+    const version = Math.max(entry.version ?? 0, this.entityPositions[entity]!.length);
+    if (!(this.lastVersions[entity]! >= version)) this.lastVersions[entity] = version;
     this.typePositions[type]!.push(pos);
     this.ids.add(entry.id, pos);
     this._count = needed;
@@ -76,6 +82,17 @@ export class EventIndex {
   versionOf(entityId: string): number {
     const entity = this.entities.idOf(entityId);
     return entity === undefined ? 0 : this.entityPositions[entity]!.length;
+  }
+
+  /**
+   * The version the entity's next event builds on: its highest stored version. Equal to
+   * `versionOf` unless events were lost (a WAL record cut in the middle, an unreadable segment)
+   * while later ones of the entity survive; then versions continue above the highest one, so
+   * no version is ever given twice.
+   */
+  lastVersionOf(entityId: string): number {
+    const entity = this.entities.idOf(entityId);
+    return entity === undefined ? 0 : Math.max(this.lastVersions[entity] ?? 0, this.entityPositions[entity]!.length);
   }
 
   /** Version of the event at `pos`: its rank in its entity's list, plus one. */

@@ -2,17 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { EventIndex, IN_BUFFER, type IndexEntry } from './eventIndex';
 import { Dictionary, GrowableUint32, ensureCapacity } from './growable';
 import { IdTable } from './idTable';
+import { mulberry32 } from '../../testing/random';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A v4-shaped UUID from the seeded generator, so failures reproduce. */
 function seededUuid(rand: () => number): string {

@@ -2,69 +2,26 @@
  * The segments the store writes are plain Parquet that a third-party reader gets every event
  * back from: read here with DuckDB, column by column, at full microsecond precision.
  */
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { NewEvent, StoredEvent } from '../../events/storedEvent';
-import { EventStore, type EventStoreOptions } from '../eventStore';
+import { readParquetRows, sqlString, useDuck, type ParquetRow } from '../../testing/duckdb';
+import { useOpenStores } from '../../testing/storeOptions';
+import { useTempDir } from '../../testing/tempDirs';
+import type { EventStore, EventStoreOptions } from '../eventStore';
 import { segmentFileName } from './manifest';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { DuckDBInstance } = require('@duckdb/node-api') as typeof import('@duckdb/node-api');
-
-type DuckConnection = Awaited<ReturnType<Awaited<ReturnType<typeof DuckDBInstance.create>>['connect']>>;
-
-const MiB = 1024 * 1024;
-let tmpRoot: string;
-let duck: Awaited<ReturnType<typeof DuckDBInstance.create>>;
-let con: DuckConnection;
-const stores: EventStore[] = [];
-
-beforeAll(async () => {
-  tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'allsource-parquet-int-'));
-  duck = await DuckDBInstance.create(':memory:');
-  con = await duck.connect();
-});
-afterEach(async () => {
-  while (stores.length > 0) await stores.pop()!.close({ flush: false });
-});
-afterAll(async () => {
-  con.closeSync();
-  duck.closeSync();
-  await rm(tmpRoot, { recursive: true, force: true });
-});
+const tmp = useTempDir('allsource-parquet-int-');
+const duck = useDuck();
+const stores = useOpenStores();
 
 let n = 0;
 async function openStore(over: Partial<EventStoreOptions> = {}): Promise<{ store: EventStore; dir: string }> {
-  const dir = path.join(tmpRoot, `d${++n}`);
-  const store = await EventStore.open({ ...storeOptions(dir), ...over });
-  stores.push(store);
-  return { store, dir };
+  const dir = path.join(tmp.path, `d${++n}`);
+  return { store: await stores.open(dir, over), dir };
 }
 
-/** SQL string literal. */
-const lit = (s: string): string => `'${s.replace(/'/g, "''")}'`;
-
-interface Row {
-  sequence: bigint;
-  id: string;
-  event_type: string;
-  entity_id: string;
-  tenant_id: string;
-  ts_us: bigint;
-  version: bigint;
-  payload: string;
-  metadata: string | null;
-}
-
-async function readSegment(glob: string): Promise<Row[]> {
-  const reader = await con.runAndReadAll(
-    `select sequence, id, event_type, entity_id, tenant_id, epoch_us("timestamp") as ts_us, version, payload, metadata
-       from read_parquet(${lit(glob)}) order by sequence`,
-  );
-  const names = reader.columnNames();
-  return reader.getRows().map((values) => Object.fromEntries(names.map((name, i) => [name, values[i]])) as unknown as Row);
-}
+const readSegment = (glob: string): Promise<ParquetRow[]> => readParquetRows(duck.con, glob);
 
 const PAYLOADS: unknown[] = [
   { user: { name: 'Zoë', tags: ['a', 'b'], address: { city: 'Zürich', geo: [47.37, 8.54] } } },
@@ -98,7 +55,7 @@ function testEvents(): NewEvent[] {
   return events;
 }
 
-function expectRowsMatch(rows: Row[], written: StoredEvent[]): void {
+function expectRowsMatch(rows: ParquetRow[], written: StoredEvent[]): void {
   expect(rows).toHaveLength(written.length);
   for (let i = 0; i < written.length; i++) {
     const e = written[i]!;
@@ -149,7 +106,7 @@ describe('Parquet segments read by DuckDB', () => {
     const [file] = (await readdir(path.join(dir, 'segments'))).filter((f) => f.endsWith('.parquet'));
     const glob = path.join(dir, 'segments', file!);
 
-    const described = await con.runAndReadAll(`select * from read_parquet(${lit(glob)}) limit 0`);
+    const described = await duck.con.runAndReadAll(`select * from read_parquet(${sqlString(glob)}) limit 0`);
     const types = Object.fromEntries(described.columnNames().map((name, i) => [name, described.columnTypes()[i]!.toString()]));
     expect(types).toEqual({
       sequence: 'BIGINT',
@@ -163,18 +120,18 @@ describe('Parquet segments read by DuckDB', () => {
       metadata: 'VARCHAR',
     });
 
-    const schema = await con.runAndReadAll(`select name, type, logical_type::varchar as logical from parquet_schema(${lit(glob)}) where name = 'timestamp'`);
+    const schema = await duck.con.runAndReadAll(`select name, type, logical_type::varchar as logical from parquet_schema(${sqlString(glob)}) where name = 'timestamp'`);
     const [[, physical, logical]] = schema.getRows() as [[string, string, string]];
     expect(physical).toBe('INT64');
     expect(logical).toMatch(/isAdjustedToUTC=1|isAdjustedToUTC=true/i);
     expect(logical).toMatch(/MICROS/);
 
     // Written in bounded row groups (rowGroupSize 16), all of which DuckDB reads.
-    const meta = await con.runAndReadAll(`select count(distinct row_group_id) as groups, max(row_group_num_rows) as most from parquet_metadata(${lit(glob)})`);
+    const meta = await duck.con.runAndReadAll(`select count(distinct row_group_id) as groups, max(row_group_num_rows) as most from parquet_metadata(${sqlString(glob)})`);
     const [[groups, most]] = meta.getRows() as [[bigint, bigint]];
     expect(groups).toBe(3n);
     expect(most).toBeLessThanOrEqual(16n);
-    const count = await con.runAndReadAll(`select count(*) from read_parquet(${lit(glob)})`);
+    const count = await duck.con.runAndReadAll(`select count(*) from read_parquet(${sqlString(glob)})`);
     expect(count.getRows()[0]![0]).toBe(40n);
   });
 
@@ -197,12 +154,10 @@ describe('Parquet segments read by DuckDB', () => {
     expect(names).toHaveLength(5);
     expect(new Set(names).size).toBe(5);
     expect(names).not.toContain(taken);
-    await store.close();
-    stores.splice(stores.indexOf(store), 1);
+    await stores.close(store, true);
 
     // After a restart the stray file (not in the manifest) is removed, and later flushes add new names.
-    const reopened = await EventStore.open(storeOptions(dir));
-    stores.push(reopened);
+    const reopened = await stores.open(dir);
     expect(reopened.recovery.orphanFilesRemoved).toEqual([taken]);
     written.push(...(await reopened.append(testEvents().slice(45, 60))));
     await reopened.flush();
@@ -217,19 +172,3 @@ describe('Parquet segments read by DuckDB', () => {
     expectRowsMatch(rows, written);
   });
 });
-
-function storeOptions(dir: string): EventStoreOptions {
-  return {
-    dataDir: dir,
-    syncMode: 'always',
-    walMaxFileBytes: 64 * MiB,
-    flushMaxEvents: 1_000_000,
-    flushMaxBytes: 1024 * MiB,
-    flushMaxAgeMs: 3_600_000,
-    bufferMaxBytes: 1024 * MiB,
-    pendingMaxBytes: 1024 * MiB,
-    rowGroupSize: 16,
-    segmentCacheBytes: 8 * MiB,
-    maxOpenSegments: 16,
-  };
-}

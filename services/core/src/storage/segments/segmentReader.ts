@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crc32c } from '@node-rs/crc32';
 import * as arrow from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import type { StoredEvent } from '../../events/storedEvent';
@@ -80,11 +81,18 @@ export class SegmentReader {
     }
   }
 
-  /** Whole-file read of selected columns (used to rebuild the index at start-up). */
-  async readColumns(file: string, columns: string[]): Promise<arrow.Table> {
+  /**
+   * Whole-file read of selected columns (used to rebuild the index at start-up). With
+   * `expectedCrc32c`, a file whose CRC-32C differs is refused (damaged on disk).
+   */
+  async readColumns(file: string, columns: string[], expectedCrc32c?: number): Promise<{ table: arrow.Table; bytes: number; crc32c: number }> {
     const bytes = await fs.promises.readFile(path.join(this.opts.dir, file));
+    const crc = crc32c(bytes);
+    if (expectedCrc32c !== undefined && crc !== expectedCrc32c) {
+      throw new Error(`checksum mismatch: the file's CRC-32C is ${crc}, the manifest says ${expectedCrc32c} (damaged on disk)`);
+    }
     const table = parquet.readParquet(bytes, { columns });
-    return arrow.tableFromIPC(table.intoIPCStream());
+    return { table: arrow.tableFromIPC(table.intoIPCStream()), bytes: bytes.length, crc32c: crc };
   }
 
   /** Forget a segment (it was replaced by compaction or is being deleted). */

@@ -1,16 +1,6 @@
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, decodeRecords, encodeRecord } from './walRecord';
+import { mulberry32 } from '../../testing/random';
 
-/** Small deterministic PRNG so that every run checks the same records. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomPayload(rand: () => number, maxLength: number): Buffer {
   const length = 1 + Math.floor(rand() * maxLength);

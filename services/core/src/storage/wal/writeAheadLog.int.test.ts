@@ -1,6 +1,6 @@
 import { promises as fsp } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { makeTempDir, removeDir } from '../../testing/tempDirs';
 import { nodeFileSystem, type FileSystem } from '../fs/fileSystem';
 import { decodeRecords, encodeRecord } from './walRecord';
 import { WriteAheadLog, type SyncMode, type WalObserver } from './writeAheadLog';
@@ -10,11 +10,11 @@ const WAL_FILE = /^wal-\d{12}\.log$/;
 let dir: string;
 
 beforeEach(async () => {
-  dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'allsource-wal-'));
+  dir = await makeTempDir('allsource-wal-');
 });
 
 afterEach(async () => {
-  await fsp.rm(dir, { recursive: true, force: true });
+  await removeDir(dir);
 });
 
 /** A record payload carrying its LSN, padded so records have a realistic size. */

@@ -6,7 +6,11 @@ export type SyncMode = 'always' | 'none';
 
 export interface WalObserver {
   /** One group commit: how many appends shared one write, its bytes and the sync time. */
-  onGroupCommit?(appends: number, bytes: number, syncSeconds: number): void;
+  /**
+   * One group commit: how many appends shared one write, its bytes, the time of the sync alone
+   * (0 with sync mode `none`), and how many events the appends held.
+   */
+  onGroupCommit?(appends: number, bytes: number, syncSeconds: number, events: number): void;
   onWriteError?(error: Error): void;
 }
 
@@ -39,6 +43,7 @@ interface WalFile {
 interface PendingAppend {
   record: Buffer;
   maxLsn: number;
+  events: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -105,7 +110,7 @@ export class WriteAheadLog {
   }
 
   /** Append one record (already holding events up to `maxLsn`); resolves once it is durable. */
-  append(payload: Buffer, maxLsn: number): Promise<void> {
+  append(payload: Buffer, maxLsn: number, events = 1): Promise<void> {
     if (this.closed) return Promise.reject(new Error('write-ahead log is closed'));
     let record: Buffer;
     try {
@@ -114,7 +119,7 @@ export class WriteAheadLog {
       return Promise.reject(err as Error);
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, maxLsn, resolve, reject });
+      this.queue.push({ record, maxLsn, events, resolve, reject });
       void this.run();
     });
   }
@@ -202,10 +207,14 @@ export class WriteAheadLog {
   private async writeGroup(group: PendingAppend[]): Promise<void> {
     const file = this.active!;
     const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
-    const started = performance.now();
+    let syncSeconds = 0;
     try {
       await this.opts.fs.write(this.fd, data);
-      if (this.opts.syncMode === 'always') await this.opts.fs.fdatasync(this.fd);
+      if (this.opts.syncMode === 'always') {
+        const syncStarted = performance.now();
+        await this.opts.fs.fdatasync(this.fd);
+        syncSeconds = (performance.now() - syncStarted) / 1000;
+      }
     } catch (err) {
       // The file may now end in a partial record, or in whole records whose sync failed but
       // that sit in the page cache: a restart would replay those rejected appends. Cut them off
@@ -222,7 +231,9 @@ export class WriteAheadLog {
     }
     file.bytes += data.length;
     for (const g of group) if (g.maxLsn > file.maxLsn) file.maxLsn = g.maxLsn;
-    this.opts.observer?.onGroupCommit?.(group.length, data.length, (performance.now() - started) / 1000);
+    let events = 0;
+    for (const g of group) events += g.events;
+    this.opts.observer?.onGroupCommit?.(group.length, data.length, syncSeconds, events);
     for (const g of group) g.resolve();
     if (file.bytes >= this.opts.maxFileBytes) this.needsNewFile = true;
   }
