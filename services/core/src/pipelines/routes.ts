@@ -1,5 +1,5 @@
+import { jsonBody } from '@allsource/service-kit';
 import type { Express } from 'express';
-import { jsonBody } from '../http/middleware/jsonBody';
 import type { PipelineManager } from './pipelineManager';
 
 /** HTTP routes of stream pipelines (contract: "Stream pipelines"). Thin: parse, call, answer. */

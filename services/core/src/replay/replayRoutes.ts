@@ -1,7 +1,7 @@
 import { AllSourceError } from '@allsource/errors';
+import { jsonBody } from '@allsource/service-kit';
 import type { Express, NextFunction, Request, Response } from 'express';
 import type { CoreConfig } from '../config';
-import { jsonBody } from '../http/middleware/jsonBody';
 import { isRebuildable, type Projection } from '../projections/projection';
 import type { ReplayManager } from './replayManager';
 import { parseReplayRequest } from './replayRequest';

@@ -1,7 +1,7 @@
 import { AllSourceError } from '@allsource/errors';
+import { jsonBody } from '@allsource/service-kit';
 import type { Express } from 'express';
 import type { CoreConfig } from '../config';
-import { jsonBody } from '../http/middleware/jsonBody';
 import { optionalInt } from '../http/params';
 import { COMPATIBILITY_MODES, type CompatibilityMode } from './compatibility';
 import { violationText } from './jsonSchema';

@@ -1,7 +1,7 @@
 import { AllSourceError } from '@allsource/errors';
+import { jsonBody } from '@allsource/service-kit';
 import type { Express } from 'express';
 import { formatTimestamp } from '../events/timestamps';
-import { jsonBody } from '../http/middleware/jsonBody';
 import { optionalInt, optionalString } from '../http/params';
 import type { Snapshot, SnapshotRepository } from './snapshotRepository';
 import type { SnapshotService } from './snapshotService';
