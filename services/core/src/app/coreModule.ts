@@ -30,6 +30,8 @@ export interface CoreModule {
   routes?(app: Express): void;
   /** Attach to the HTTP server (e.g. WebSocket upgrades) once it exists. */
   attach?(server: http.Server): void;
+  /** Bytes the module keeps on disk under DATA_DIR (counted in storage size). */
+  storageBytes?(): number;
   /** Called on shutdown, before the store closes. */
   close?(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 import * as http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenHttp } from '@allsource/service-kit';
 import type { Logger } from 'pino';
 import { createAnalyticsModule } from '../analytics/analyticsModule';
 import type { CoreConfig } from '../config';
@@ -45,6 +45,7 @@ export interface CreateCoreOptions {
 export async function startCore(config: CoreConfig, options: CreateCoreOptions): Promise<CoreInstance> {
   const { logger } = options;
   let stats: (() => ReturnType<EventStore['stats']>) | undefined;
+  let storageBytes = (): number => 0;
   const metrics = new CoreMetrics(
     {
       enabled: config.metricsEnabled,
@@ -53,6 +54,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
       labelValueLimit: config.labelValueLimit,
     },
     () => stats!(),
+    () => storageBytes(),
   );
   const store = await EventStore.open({
     dataDir: config.dataDir,
@@ -95,12 +97,11 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     ingested += events.length;
     projections.process(events);
   });
-  // Rebuild the in-memory projections from what the store already holds.
+  // Projections catch up with what the store already holds: built-ins from the index alone,
+  // code-defined ones by a replay of the stored events.
   if (store.index.count > 0) {
-    for (let start = 0; start < store.index.count; start += 10_000) {
-      const positions = Array.from({ length: Math.min(10_000, store.index.count - start) }, (_, i) => start + i);
-      projections.process(await store.readPositions(positions));
-    }
+    const { replayed } = await projections.catchUp(store);
+    if (replayed.length > 0) logger.info({ projections: replayed, events: store.index.count }, 'projections rebuilt from stored events');
   }
 
   const ingest = { store, metrics, limits: { maxEventBytes: config.maxEventBytes }, maxBatchEvents: config.maxBatchEvents };
@@ -115,6 +116,12 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     await createPipelinesModule(moduleDeps),
     createAnalyticsModule(moduleDeps),
   ];
+  storageBytes = () => {
+    const s = store.stats();
+    let bytes = s.walBytes + s.segmentBytes;
+    for (const module of modules) bytes += module.storageBytes?.() ?? 0;
+    return bytes;
+  };
 
   const ctx: HttpContext = {
     config,
@@ -127,41 +134,19 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     entitySnapshots,
     ingest,
     ingestedSinceStart: () => ingested,
+    storageBytes: () => storageBytes(),
   };
   const server = http.createServer(createHttpApp(ctx, modules));
   for (const module of modules) module.attach?.(server);
-  server.keepAliveTimeout = 65_000;
-  server.headersTimeout = 66_000;
-  server.requestTimeout = 120_000;
-  // Once shutting down, every answer closes its connection: a keep-alive client would otherwise
-  // go on sending requests over it and hold the shutdown until its timeout.
-  let shuttingDown = false;
-  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (shuttingDown) res.setHeader('Connection', 'close');
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
+  const listening = await listenHttp(server, config.port, config.host);
+  const { port } = listening;
   logger.info({ host: config.host, port, data_dir: config.dataDir, sync_mode: config.syncMode }, 'allsource core listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       logger.info('shutting down: no new connections, finishing in-flight requests');
-      shuttingDown = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      // Connections busy now turn idle once their answer is sent: close them as they do.
-      const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const timeout = new Promise<void>((resolve) => setTimeout(resolve, config.shutdownTimeoutMs).unref());
-      await Promise.race([closed, timeout]);
-      clearInterval(sweep);
-      server.closeAllConnections();
+      await listening.close(config.shutdownTimeoutMs);
       for (const module of [...modules].reverse()) {
         await module.close?.().catch((err: unknown) => logger.warn({ err, module: module.name }, 'module failed to close'));
       }

@@ -41,16 +41,21 @@ export class CoreMetrics {
   private readonly queryDuration;
   private readonly queryResults;
 
-  constructor(opts: CoreMetricsOptions, stats: () => StoreStats) {
+  /** `storageBytes`: everything on disk under DATA_DIR (WAL, segments, snapshots …). */
+  constructor(
+    opts: CoreMetricsOptions,
+    stats: () => StoreStats,
+    storageBytes: () => number = () => {
+      const s = stats();
+      return s.walBytes + s.segmentBytes;
+    },
+  ) {
     this.enabled = opts.enabled;
     if (opts.enabled) {
       this.m = createMetrics(this.registry, CORE_METRICS, {
         allsource_storage_events_total: (g) => g.set(stats().totalEvents),
         allsource_storage_entities_total: (g) => g.set(stats().totalEntities),
-        allsource_storage_size_bytes: (g) => {
-          const s = stats();
-          g.set(s.walBytes + s.segmentBytes);
-        },
+        allsource_storage_size_bytes: (g) => g.set(storageBytes()),
         allsource_parquet_files_total: (g) => g.set(stats().parquetFiles),
         allsource_wal_segments_total: (g) => g.set(stats().walFiles),
       });
@@ -89,9 +94,9 @@ export class CoreMetrics {
     const compactionFiles = this.m.counter('allsource_compaction_files_merged');
     const compactionSaved = this.m.counter('allsource_compaction_bytes_saved');
     return {
-      onGroupCommit: (appends, _bytes, seconds) => {
-        fsync.observe(seconds);
-        groupSize.observe(appends);
+      onGroupCommit: (_appends, _bytes, syncSeconds, events) => {
+        if (syncSeconds > 0) fsync.observe(syncSeconds);
+        groupSize.observe(events);
       },
       onFlush: (_events, _bytes, seconds) => {
         flushes.inc();

@@ -51,6 +51,11 @@ export class EntitySnapshotsProjection implements Projection {
     return this.snapshot(key);
   }
 
+  /** Nothing to build at start: states are folded from the store on first request. */
+  seedFromIndex(): boolean {
+    return true;
+  }
+
   reset(): void {
     this.cache = new Map();
   }

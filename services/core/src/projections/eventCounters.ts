@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/storedEvent';
+import type { EventIndex } from '../storage/index/eventIndex';
 import type { Projection } from './projection';
 
 /** Built-in: number of events per event type. Bounded by the number of event types stored. */
@@ -21,6 +22,14 @@ export class EventCountersProjection implements Projection {
 
   reset(): void {
     this.counts = new Map();
+  }
+
+  /** The index already knows how many events each type has. */
+  seedFromIndex(index: EventIndex): boolean {
+    const counts = new Map<string, number>();
+    for (let t = 0; t < index.types.size; t++) counts.set(index.types.valueOf(t), index.typePositions[t]!.length);
+    this.counts = counts;
+    return true;
   }
 
   fork(): EventCountersProjection {

@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/storedEvent';
+import type { EventIndex } from '../storage/index/eventIndex';
 
 /**
  * A projection folds every committed event into state of its own. `apply` must be synchronous
@@ -23,6 +24,11 @@ export interface Projection {
    */
   keys?(): Iterable<string> | undefined;
   reset(): void;
+  /**
+   * Start-up: build the state from the store's index alone (no event read). Returns false when
+   * the projection needs every stored event replayed instead; absent means the same.
+   */
+  seedFromIndex?(index: EventIndex): boolean;
   /**
    * Replay support: a new, empty instance of the same projection (same definition and
    * configuration), into which a replay folds the stored events. May throw.

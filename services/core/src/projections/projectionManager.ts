@@ -1,4 +1,5 @@
 import type { StoredEvent } from '../events/storedEvent';
+import type { EventStore } from '../storage/eventStore';
 import type { Projection, ProjectionObserver } from './projection';
 
 export interface ProjectionStatus {
@@ -47,8 +48,31 @@ export class ProjectionManager {
     }));
   }
 
-  process(events: readonly StoredEvent[]): void {
+  /**
+   * Start-up: seed every projection that can build its state from the index, then replay the
+   * stored events (read in chunks) into the others only. Built-ins need no replay.
+   */
+  async catchUp(store: EventStore, chunk = 10_000): Promise<{ seeded: string[]; replayed: string[] }> {
+    const replay = new Set<string>();
+    const seeded: string[] = [];
+    for (const [name, r] of this.projections) {
+      if (r.projection.seedFromIndex?.(store.index)) seeded.push(name);
+      else replay.add(name);
+    }
+    if (replay.size > 0) {
+      const count = store.index.count;
+      for (let start = 0; start < count; start += chunk) {
+        const positions = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => start + i);
+        this.process(await store.readPositions(positions), replay);
+      }
+    }
+    return { seeded, replayed: [...replay] };
+  }
+
+  /** Apply committed events to every projection (or only to those named in `only`). */
+  process(events: readonly StoredEvent[], only?: ReadonlySet<string>): void {
     for (const r of this.projections.values()) {
+      if (only && !only.has(r.projection.name)) continue;
       const started = performance.now();
       let ok = 0;
       for (const e of events) {

@@ -68,6 +68,7 @@ export async function createSnapshotsModule(deps: CoreModuleDeps, options: { fs?
 
   return {
     name: 'snapshots',
+    storageBytes: () => repository.totalBytes,
     routes(app) {
       snapshotRoutes(app, { service, repository, maxBodyBytes: config.maxBodyBytes, maxQueryLimit: config.maxQueryLimit });
     },
