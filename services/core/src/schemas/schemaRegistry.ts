@@ -256,7 +256,7 @@ export class SchemaRegistry {
           await this.fs.mkdirp(dir);
           await this.fs.fsyncDir(this.opts.dir);
         }
-        await this.fs.writeFileAtomic(path.join(dir, versionFile(version)), Buffer.from(JSON.stringify(recordJson(record))));
+        await this.fs.writeFileAtomic(path.join(dir, versionFile(version)), Buffer.from(JSON.stringify(schemaVersionJson(record))));
       });
       const state: SubjectState = existing ?? { name, versions: [], highestVersion: 0, compatibility: 'BACKWARD', enforce: false };
       state.versions.push(record);
@@ -476,7 +476,8 @@ export class SchemaRegistry {
   }
 }
 
-function recordJson(r: SchemaVersionRecord): object {
+/** A schema version as stored on disk and answered by the API (the same snake_case shape). */
+export function schemaVersionJson(r: SchemaVersionRecord): object {
   return {
     id: r.id,
     subject: r.subject,

@@ -5,7 +5,7 @@ import type { CoreConfig } from '../config';
 import { optionalInt } from '../http/params';
 import { COMPATIBILITY_MODES, type CompatibilityMode } from './compatibility';
 import { violationText } from './jsonSchema';
-import type { RegisterInput, SchemaRegistry, SchemaVersionRecord } from './schemaRegistry';
+import { schemaVersionJson, type RegisterInput, type SchemaRegistry } from './schemaRegistry';
 
 const MAX_DESCRIPTION_CHARS = 4096;
 const MAX_TAGS = 64;
@@ -44,18 +44,6 @@ function parseRegister(raw: unknown): RegisterInput {
   };
 }
 
-function schemaJson(r: SchemaVersionRecord): object {
-  return {
-    id: r.id,
-    subject: r.subject,
-    version: r.version,
-    schema: r.schema,
-    created_at: r.createdAt,
-    description: r.description,
-    tags: r.tags,
-  };
-}
-
 /** The schema registry's HTTP API (see docs/api.md, "Schema registry"). */
 export function schemaRoutes(app: Express, registry: SchemaRegistry, config: CoreConfig): void {
   const body = jsonBody(config.maxBodyBytes);
@@ -90,7 +78,7 @@ export function schemaRoutes(app: Express, registry: SchemaRegistry, config: Cor
 
   app.get('/api/v1/schemas/:subject', (req, res) => {
     const version = optionalInt(req.query as Record<string, unknown>, 'version', 1, Number.MAX_SAFE_INTEGER);
-    res.json(schemaJson(registry.get(req.params.subject, version)));
+    res.json(schemaVersionJson(registry.get(req.params.subject, version)));
   });
 
   app.get('/api/v1/schemas/:subject/versions', (req, res) => {
