@@ -96,7 +96,8 @@ function start() {
     ],
   ];
   log(`core on http://${host}:${corePort}, control plane and dashboard on http://${host}:${controlPlanePort}`);
-  const children = services.map(([name, main, env]) => {
+  const children = [];
+  const launch = ([name, main, env]) => {
     log(`starting ${name}`);
     const child = spawn(process.execPath, [main], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('exit', (code, signal) => {
@@ -104,8 +105,21 @@ function start() {
       for (const other of children) if (other !== child && other.exitCode === null) other.kill('SIGTERM');
       if (children.every((c) => c.exitCode !== null || c.signalCode !== null)) process.exit(code ?? 0);
     });
-    return child;
-  });
+    children.push(child);
+  };
+  launch(services[0]);
+  // The control plane starts once the core answers, so its first scrape finds the node up.
+  const healthUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${corePort}/health`;
+  const deadline = Date.now() + 30_000;
+  const waitForCore = () =>
+    fetch(healthUrl)
+      .then(() => launch(services[1]))
+      .catch(() => {
+        if (children[0]?.exitCode !== null) return;
+        if (Date.now() > deadline) return launch(services[1]);
+        setTimeout(waitForCore, 200);
+      });
+  waitForCore();
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
       for (const child of children) if (child.exitCode === null) child.kill(signal);
