@@ -8,14 +8,13 @@
  * stopped node as unhealthy, recover by itself from a node and a control plane restart, fit a
  * phone's width, and log no console error. Screenshots go to test-artifacts/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AllSourceClient } from '@allsource/client';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { CONTROL_PLANE_MAIN, CoreProcess, REPO_ROOT, freePort, waitFor } from '../testing/harness';
+import { CONTROL_PLANE_MAIN, CoreProcess, REPO_ROOT, ServiceProcess, freePort, waitFor } from '../testing/harness';
 
 // Browser globals for the callbacks that run inside chromium (page.evaluate and friends); this
 // package compiles without the DOM lib, so they are declared here, for this file only.
@@ -52,49 +51,8 @@ const CHARTS: Record<string, string[]> = {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The built control plane as a child process on a fixed port and data folder (restartable). */
-class ControlPlaneProcess {
-  child: ChildProcess | undefined;
-  stderr = '';
-  readonly client: AllSourceClient;
-
-  constructor(
-    readonly port: number,
-    readonly dataDir: string,
-    private readonly env: Record<string, string>,
-  ) {
-    this.client = new AllSourceClient({ baseUrl: this.url, timeoutMs: 10_000 });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    this.stderr = '';
-    const child = spawn(process.execPath, [CONTROL_PLANE_MAIN], {
-      env: { ...process.env, ...this.env, PORT: String(this.port), HOST: '127.0.0.1', DATA_DIR: this.dataDir, LOG_LEVEL: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      if (this.stderr.length < 20_000) this.stderr += d.toString();
-    });
-    this.child = child;
-    await waitFor(`control plane on port ${this.port}`, async () => {
-      if (child.exitCode !== null) throw new Error(`control plane exited with ${child.exitCode}: ${this.stderr}`);
-      return (await this.client.raw('GET', '/health', { timeoutMs: 1000 })).status === 200;
-    });
-  }
-
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await exited;
-    clearTimeout(timer);
-  }
-}
+const controlPlaneProcess = (port: number, dataDir: string, env: Record<string, string>) =>
+  new ServiceProcess(CONTROL_PLANE_MAIN, 'control plane', port, dataDir, env);
 
 interface Overview {
   cluster: { cluster_id: string; total_nodes: number; healthy_nodes: number; total_events: number; total_entities: number; ingestion_rate: number | null };
@@ -121,7 +79,7 @@ interface LogEntry {
 
 let core1: CoreProcess;
 let core2: CoreProcess;
-let cp: ControlPlaneProcess;
+let cp: ServiceProcess;
 let cpDataDir: string;
 let browser: Browser;
 let context: BrowserContext;
@@ -223,14 +181,14 @@ beforeAll(async () => {
   await mkdir(ARTIFACTS, { recursive: true });
   [core1, core2] = await Promise.all([CoreProcess.start(), CoreProcess.start()]);
   cpDataDir = await mkdtemp(path.join(os.tmpdir(), 'cp-dashboard-'));
-  cp = new ControlPlaneProcess(await freePort(), cpDataDir, {
+  cp = controlPlaneProcess(await freePort(), cpDataDir, {
     CORE_NODES: `core-1=${core1.url},core-2=${core2.url}`,
     CLUSTER_ID: 'demo-cluster',
     SCRAPE_INTERVAL_MS: String(INTERVAL_MS),
     SCRAPE_TIMEOUT_MS: String(INTERVAL_MS),
     LOG_REQUESTS: 'false',
   });
-  await cp.start();
+  await cp.launch();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, deviceScaleFactor: 1, colorScheme: 'light', locale: 'en-US' });
 
@@ -447,7 +405,7 @@ describe('operator dashboard in chromium', () => {
     expect(await page.textContent('#live-text')).toContain('Control plane unreachable');
     // Last known data stays on screen.
     expect((await card('events')).value).toBe(String(ingested.core1 + ingested.core2));
-    await cp.start();
+    await cp.launch();
     await until('live again with both nodes', () => document.querySelector('#live')?.getAttribute('data-state') === 'live' && document.querySelector('[data-card="nodes"]')?.getAttribute('data-value') === '2');
     phase = 'normal';
     expect(await page.evaluate(() => (window as unknown as { loadMarker?: number }).loadMarker)).toBe(1);
@@ -540,7 +498,7 @@ describe('operator dashboard with API keys (API_KEYS set)', () => {
   it('asks for a read key, says when a key is refused, then shows the data and keeps the key for the tab', async () => {
     const KEY = 'dashboard-viewer-key-0123456789';
     const dir = await mkdtemp(path.join(os.tmpdir(), 'cp-dashboard-keys-'));
-    const secured = new ControlPlaneProcess(await freePort(), dir, {
+    const secured = controlPlaneProcess(await freePort(), dir, {
       CORE_NODES: `core-1=${core1.url}`,
       API_KEYS: `viewer:read:${KEY}`,
       SCRAPE_INTERVAL_MS: String(INTERVAL_MS),
@@ -552,7 +510,7 @@ describe('operator dashboard with API keys (API_KEYS set)', () => {
     p.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
     p.on('pageerror', (e) => errors.push(`pageerror: ${e.message}`));
     try {
-      await secured.start();
+      await secured.launch();
       const withKey = new AllSourceClient({ baseUrl: secured.url, apiKey: KEY, timeoutMs: 10_000 });
       const events = await waitFor('the secured control plane to scrape core-1', async () => {
         const o = await withKey.http.raw<Overview>('GET', '/api/v1/dashboard/overview');

@@ -61,13 +61,18 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   throw new Error(`timed out waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`);
 }
 
-/** A real core process on a free port over its own temporary data directory. */
-export class CoreProcess {
+/**
+ * A built service (`node <main>`) as a child process on a fixed port and data directory,
+ * restartable: `launch` (re)starts it and resolves once `/health` answers 200.
+ */
+export class ServiceProcess {
   child: ChildProcess | undefined;
   stderr = '';
   readonly client: AllSourceClient;
 
-  private constructor(
+  constructor(
+    private readonly main: string,
+    private readonly name: string,
     readonly port: number,
     readonly dataDir: string,
     private readonly env: Record<string, string>,
@@ -79,17 +84,10 @@ export class CoreProcess {
     return `http://127.0.0.1:${this.port}`;
   }
 
-  static async start(env: Record<string, string> = {}): Promise<CoreProcess> {
-    const dataDir = await makeTempDir('cp-core-');
-    const core = new CoreProcess(await freePort(), dataDir, env);
-    await core.launch();
-    return core;
-  }
-
   /** (Re)starts the process on the same port and data directory; resolves once /health is 200. */
   async launch(): Promise<void> {
     this.stderr = '';
-    const child = spawn(process.execPath, [CORE_MAIN], {
+    const child = spawn(process.execPath, [this.main], {
       env: { ...process.env, ...this.env, DATA_DIR: this.dataDir, PORT: String(this.port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -97,14 +95,14 @@ export class CoreProcess {
       if (this.stderr.length < 20_000) this.stderr += d.toString();
     });
     this.child = child;
-    await waitFor(`core on port ${this.port} (${CORE_MAIN})`, async () => {
-      if (child.exitCode !== null) throw new Error(`core exited with ${child.exitCode}: ${this.stderr}`);
+    await waitFor(`${this.name} on port ${this.port} (${this.main})`, async () => {
+      if (child.exitCode !== null) throw new Error(`${this.name} exited with ${child.exitCode}: ${this.stderr}`);
       const res = await this.client.raw('GET', '/health', { timeoutMs: 1000 });
       return res.status === 200;
     });
   }
 
-  /** SIGTERM and wait for the exit. */
+  /** SIGTERM and wait for the exit (SIGKILL after 15 s). */
   async stop(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
@@ -113,6 +111,20 @@ export class CoreProcess {
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/** A real core process on a free port over its own temporary data directory. */
+export class CoreProcess extends ServiceProcess {
+  private constructor(port: number, dataDir: string, env: Record<string, string>) {
+    super(CORE_MAIN, 'core', port, dataDir, env);
+  }
+
+  static async start(env: Record<string, string> = {}): Promise<CoreProcess> {
+    const dataDir = await makeTempDir('cp-core-');
+    const core = new CoreProcess(await freePort(), dataDir, env);
+    await core.launch();
+    return core;
   }
 
   async destroy(): Promise<void> {

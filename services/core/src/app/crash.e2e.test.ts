@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { isApiError, type AllSourceClient, type Event, type IngestEventRequest } from '@allsource/client';
 import { spawnCore, useSpawnedCores, type CoreChild } from '../testing/childCore';
+import { storedAsSent } from '../testing/crashTorture';
 import { sleep } from '../testing/wait';
 
 const tmp = useSpawnedCores('allsource-crash-e2e-');
@@ -160,13 +161,7 @@ async function verify(child: CoreChild): Promise<void> {
       found.set(marker as string, e);
       // Whole and unaltered.
       const { request } = origin;
-      if (
-        e.event_type !== request.event_type ||
-        e.entity_id !== request.entity_id ||
-        e.tenant_id !== 'default' ||
-        !isDeepStrictEqual(e.payload, request.payload) ||
-        !isDeepStrictEqual(e.metadata, request.metadata ?? null)
-      ) {
+      if (!storedAsSent(e, request)) {
         problems.push(`altered: sent ${JSON.stringify(request)}, got ${JSON.stringify(e)}`);
       }
     }

@@ -35,6 +35,17 @@ import { CORE_MAIN_JS, assertCoreBuilt, spawnCore, type CoreChild } from './chil
 import { sleep } from './wait';
 import { mulberry32 } from './random';
 
+/** Whether a stored event is exactly what its ingest request sent (default tenant). */
+export function storedAsSent(e: Event, request: IngestEventRequest): boolean {
+  return (
+    e.event_type === request.event_type &&
+    e.entity_id === request.entity_id &&
+    e.tenant_id === 'default' &&
+    isDeepStrictEqual(e.payload, request.payload) &&
+    isDeepStrictEqual(e.metadata, request.metadata ?? null)
+  );
+}
+
 /** Settings under which flushes, WAL rotations, snapshots and compactions run constantly. */
 export const TORTURE_ENV: Readonly<Record<string, string>> = Object.freeze({
   LOG_LEVEL: 'info',
@@ -360,13 +371,7 @@ async function check(client: AllSourceClient, ledger: Ledger, cycle: number, pro
       }
       found.set(marker as string, e);
       const { request } = origin;
-      if (
-        e.event_type !== request.event_type ||
-        e.entity_id !== request.entity_id ||
-        e.tenant_id !== 'default' ||
-        !isDeepStrictEqual(e.payload, request.payload) ||
-        !isDeepStrictEqual(e.metadata, request.metadata ?? null)
-      ) {
+      if (!storedAsSent(e, request)) {
         problems.add('corrupted', `cycle ${cycle}: sent ${JSON.stringify(request).slice(0, 300)}, got ${JSON.stringify(e).slice(0, 300)}`);
       }
     }
