@@ -4,7 +4,9 @@
  * /work/shared/spec/api-contract.md. Where the contract only says `[…]` or `{…}`, the type is kept
  * open (index signatures / `JsonValue`) rather than guessing field names.
  */
-import type { JsonValue } from '@allsource/types';
+import type { JsonValue, ReplayProgress, ReplayStatus } from '@allsource/types';
+
+export type { ReplayProgress, ReplayStatus };
 
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -281,7 +283,6 @@ export interface ValidatePayloadResponse {
 // Replay
 // ---------------------------------------------------------------------------------------------
 
-export type ReplayStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface StartReplayRequest {
   projection_name?: string;
@@ -299,19 +300,6 @@ export interface StartReplayResponse {
   total_events: number;
 }
 
-export interface ReplayProgress {
-  replay_id: string;
-  status: ReplayStatus;
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  total_events: number;
-  processed_events: number;
-  failed_events: number;
-  progress_percentage: number;
-  events_per_second: number;
-  error_message: string | null;
-}
 
 export interface ListReplaysResponse {
   replays: ReplayProgress[];

@@ -124,3 +124,26 @@ export interface ErrorResponse {
   code: string;
   [key: string]: unknown;
 }
+
+export type ReplayStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** The wire form of a replay (GET /api/v1/replay/:id). */
+export interface ReplayProgress {
+  replay_id: string;
+  status: ReplayStatus;
+  projection_name: string;
+  from_timestamp: string | null;
+  to_timestamp: string | null;
+  entity_id: string | null;
+  event_type: string | null;
+  batch_size: number;
+  started_at: string;
+  updated_at: string;
+  completed_at: string | null;
+  total_events: number;
+  processed_events: number;
+  failed_events: number;
+  progress_percentage: number;
+  events_per_second: number;
+  error_message: string | null;
+}

@@ -1,15 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { AllSourceError } from '@allsource/errors';
+import type { ReplayProgress, ReplayStatus } from '@allsource/types';
 import type { StoredEvent } from '../events/storedEvent';
 import { formatTimestamp } from '../events/timestamps';
 import type { Projection, RebuildableProjection } from '../projections/projection';
 import type { EventStore } from '../storage/eventStore';
 import { PositionCursor, type ReplayFilter } from './positionCursor';
 
+export type { ReplayProgress, ReplayStatus };
+
 /** What a replay reads: the store's index, its events by position, and its commits. */
 export type ReplaySource = Pick<EventStore, 'index' | 'readPositions' | 'onCommit'>;
 
-export type ReplayStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface ReplayRequest {
   projectionName: string;
@@ -40,26 +42,6 @@ export interface ReplayLogger {
   warn(obj: object, msg?: string): void;
 }
 
-/** The wire form of a replay (GET /api/v1/replay/:id). */
-export interface ReplayProgress {
-  replay_id: string;
-  status: ReplayStatus;
-  projection_name: string;
-  from_timestamp: string | null;
-  to_timestamp: string | null;
-  entity_id: string | null;
-  event_type: string | null;
-  batch_size: number;
-  started_at: string;
-  updated_at: string;
-  completed_at: string | null;
-  total_events: number;
-  processed_events: number;
-  failed_events: number;
-  progress_percentage: number;
-  events_per_second: number;
-  error_message: string | null;
-}
 
 interface Job {
   id: string;
