@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { crc32c } from '@node-rs/crc32';
 import * as path from 'node:path';
 import { AllSourceError } from '@allsource/errors';
-import { jsonString } from '../events/jsonText';
+import { EVENT_ID_BYTES, newEventIds } from '../events/eventIds';
 import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
@@ -10,6 +9,7 @@ import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
 import { SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
+import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
 export interface EngineLogger {
@@ -294,8 +294,71 @@ export class EventStore {
     }
 
     // Versions: check every expectation before reserving anything, so a batch is all-or-nothing.
-    const local = new Map<string, number>();
+    // A batch without expectations (the common case) cannot conflict: one pass, no batch map.
     const versions = new Array<number>(batch.length);
+    let expectations = false;
+    for (let i = 0; i < batch.length; i++) if (batch[i]!.expectedVersion !== undefined) expectations = true;
+    if (expectations) this.checkExpectedVersions(batch);
+    const reserved = this.reservedVersions;
+    for (let i = 0; i < batch.length; i++) {
+      const entityId = batch[i]!.entityId;
+      const next = (reserved.get(entityId) ?? this.index.lastVersionOf(entityId)) + 1;
+      versions[i] = next;
+      reserved.set(entityId, next);
+    }
+
+    // Wall-clock start plus the monotonic clock: microsecond precision, never steps backwards.
+    const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
+    const timestampUs = nowUs > this.lastTimestampUs ? nowUs : this.lastTimestampUs;
+    this.lastTimestampUs = timestampUs;
+    const { ids, bytes: idBytes } = newEventIds(batch.length);
+    const stored = new Array<StoredEvent>(batch.length);
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      stored[i] = {
+        lsn: this.nextLsn++,
+        id: ids[i]!,
+        eventType: e.eventType,
+        entityId: e.entityId,
+        tenantId: e.tenantId,
+        timestampUs,
+        version: versions[i]!,
+        payloadJson: e.payloadJson,
+        metadataJson: e.metadataJson,
+      };
+    }
+    // Once this append has ended, either way: drop the reservations nothing newer replaced.
+    const release = (): void => {
+      for (let i = 0; i < batch.length; i++) {
+        const entityId = batch[i]!.entityId;
+        if (reserved.get(entityId) === versions[i]) reserved.delete(entityId);
+      }
+    };
+
+    const record = encodeWalPayload(stored, idBytes);
+    this.pendingBytes += record.length;
+    try {
+      await this.wal.append(record, stored[stored.length - 1]!.lsn, stored.length);
+    } catch (err) {
+      // A failed write already released every reservation (onWriteError); any other failure
+      // (a record over the size bound) releases this batch's own.
+      release();
+      this.lastWriteError = err as Error;
+      this.log.error({ err }, 'write-ahead log write failed; nothing of this write was acknowledged');
+      this.startWriteProbe();
+      throw new AllSourceError('STORAGE_UNAVAILABLE', 'the write-ahead log could not be written; nothing was stored');
+    } finally {
+      this.pendingBytes -= record.length;
+    }
+    this.lastWriteError = undefined;
+    this.commit(stored, idBytes);
+    release();
+    return stored;
+  }
+
+  /** Throws VERSION_CONFLICT at the first event whose expected version is not the entity's. */
+  private checkExpectedVersions(batch: readonly NewEvent[]): void {
+    const local = new Map<string, number>();
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
       const current = local.get(e.entityId) ?? this.reservedVersions.get(e.entityId) ?? this.index.lastVersionOf(e.entityId);
@@ -307,54 +370,8 @@ export class EventStore {
           { index: i, entity_id: e.entityId, current_version: current, expected_version: e.expectedVersion },
         );
       }
-      versions[i] = current + 1;
       local.set(e.entityId, current + 1);
     }
-    for (const [entity, version] of local) this.reservedVersions.set(entity, version);
-
-    // Wall-clock start plus the monotonic clock: microsecond precision, never steps backwards.
-    const nowUs = Math.floor((performance.timeOrigin + performance.now()) * 1000);
-    const timestampUs = nowUs > this.lastTimestampUs ? nowUs : this.lastTimestampUs;
-    this.lastTimestampUs = timestampUs;
-    const stored = new Array<StoredEvent>(batch.length);
-    for (let i = 0; i < batch.length; i++) {
-      const e = batch[i]!;
-      stored[i] = {
-        lsn: this.nextLsn++,
-        id: randomUUID(),
-        eventType: e.eventType,
-        entityId: e.entityId,
-        tenantId: e.tenantId,
-        timestampUs,
-        version: versions[i]!,
-        payloadJson: e.payloadJson,
-        metadataJson: e.metadataJson,
-      };
-    }
-
-    const record = encodeWalPayload(stored);
-    this.pendingBytes += record.length;
-    try {
-      await this.wal.append(record, stored[stored.length - 1]!.lsn, stored.length);
-    } catch (err) {
-      // A failed write already released every reservation (onWriteError); any other failure
-      // (a record over the size bound) releases this batch's own.
-      for (const [entity, version] of local) {
-        if (this.reservedVersions.get(entity) === version) this.reservedVersions.delete(entity);
-      }
-      this.lastWriteError = err as Error;
-      this.log.error({ err }, 'write-ahead log write failed; nothing of this write was acknowledged');
-      this.startWriteProbe();
-      throw new AllSourceError('STORAGE_UNAVAILABLE', 'the write-ahead log could not be written; nothing was stored');
-    } finally {
-      this.pendingBytes -= record.length;
-    }
-    this.lastWriteError = undefined;
-    this.commit(stored);
-    for (const [entity, version] of local) {
-      if (this.reservedVersions.get(entity) === version) this.reservedVersions.delete(entity);
-    }
-    return stored;
   }
 
   /** Full events at the given index positions, in the order asked. */
@@ -747,10 +764,12 @@ export class EventStore {
     this.reader.close();
   }
 
-  private commit(events: StoredEvent[]): void {
-    for (const e of events) {
-      this.index.add(e, IN_BUFFER, 0);
-      if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
+  private commit(events: StoredEvent[], idBytes: Uint8Array): void {
+    if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
+    this.index.reserve(this.index.count + events.length);
+    for (let i = 0; i < events.length; i++) {
+      const e = events[i]!;
+      this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES);
       this.buffer.push(e);
       this.bufferBytes += eventBytes(e);
     }
@@ -888,16 +907,26 @@ export class EventStore {
     // Read the WAL first: which LSNs it holds decides the unlisted segments. Its events are
     // indexed after the segments (LSN order); those at or below the flushed LSN are skipped.
     const walEvents: StoredEvent[] = [];
+    // Per WAL event: the id bytes of its record (binary records) and where its id starts there.
+    const walIdBytes: Array<Uint8Array | undefined> = [];
+    const walIdOffsets: number[] = [];
     let walMin = Number.POSITIVE_INFINITY;
     let walMax = Number.NEGATIVE_INFINITY;
     report.walCorruptions = await this.wal.open((payload) => {
       let recordMax = -1;
-      for (const e of decodeWalPayload(payload)) {
+      const { events, idBytes } = decodeWalPayload(payload);
+      for (let i = 0; i < events.length; i++) {
+        const e = events[i]!;
         recordMax = Math.max(recordMax, e.lsn);
         walMin = Math.min(walMin, e.lsn);
         walMax = Math.max(walMax, e.lsn);
-        if (e.lsn <= this.manifest.flushedLsn) report.walRecordsSkipped++;
-        else walEvents.push(e);
+        if (e.lsn <= this.manifest.flushedLsn) {
+          report.walRecordsSkipped++;
+        } else {
+          walEvents.push(e);
+          walIdBytes.push(idBytes);
+          walIdOffsets.push(i * EVENT_ID_BYTES);
+        }
       }
       return recordMax;
     });
@@ -996,13 +1025,14 @@ export class EventStore {
     }
     maxLsn = Math.max(this.manifest.flushedLsn, maxLsn);
 
-    for (const e of walEvents) {
+    for (let i = 0; i < walEvents.length; i++) {
+      const e = walEvents[i]!;
       if (e.lsn <= maxLsn) {
         report.walRecordsSkipped++;
         continue;
       }
       maxLsn = e.lsn;
-      this.index.add(e, IN_BUFFER, 0);
+      this.index.add(e, IN_BUFFER, 0, walIdBytes[i], walIdOffsets[i]);
       if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
       this.buffer.push(e);
       this.bufferBytes += eventBytes(e);
@@ -1012,49 +1042,6 @@ export class EventStore {
     this.bufferStart = this.index.count - this.buffer.length;
     this.nextLsn = maxLsn + 1;
   }
-}
-
-/** A WAL record holds one append: a JSON array of events with payloads embedded as JSON. */
-function encodeWalPayload(events: StoredEvent[]): Buffer {
-  let json = '[';
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i]!;
-    if (i > 0) json += ',';
-    json +=
-      `{"l":${e.lsn},"i":"${e.id}","t":${e.timestampUs},"y":${jsonString(e.eventType)},` +
-      `"e":${jsonString(e.entityId)},"n":${jsonString(e.tenantId)},"v":${e.version},` +
-      `"p":${e.payloadJson},"m":${e.metadataJson ?? 'null'}}`;
-  }
-  json += ']';
-  return Buffer.from(json, 'utf8');
-}
-
-interface WalEvent {
-  l: number;
-  i: string;
-  t: number;
-  y: string;
-  e: string;
-  n: string;
-  v: number;
-  p: unknown;
-  m: unknown;
-}
-
-function decodeWalPayload(payload: Buffer): StoredEvent[] {
-  const raw = JSON.parse(payload.toString('utf8')) as WalEvent[];
-  return raw.map((r) => ({
-    lsn: r.l,
-    id: r.i,
-    eventType: r.y,
-    entityId: r.e,
-    tenantId: r.n,
-    timestampUs: r.t,
-    version: r.v,
-    // Re-serialising parsed JSON.stringify output gives back the same text.
-    payloadJson: JSON.stringify(r.p),
-    metadataJson: r.m === null ? null : JSON.stringify(r.m),
-  }));
 }
 
 /** An error for reports shown over HTTP: a file system error by its code (its message names server paths). */

@@ -36,25 +36,27 @@ export class EventIndex {
   readonly entityPositions: GrowableUint32[] = [];
   readonly typePositions: GrowableUint32[] = [];
   /** Highest stored version seen per entity (by entity number). */
-  private readonly lastVersions: number[] = [];
+  private lastVersions = new Float64Array(1024);
   private readonly ids = new IdTable();
 
   get count(): number {
     return this._count;
   }
 
-  add(entry: IndexEntry, segment: number, row: number): number {
+  /**
+   * Index one event at the next position. `idBytes`/`idOffset`: its id's UUID bytes when the
+   * caller has them (new events, binary WAL records), which spares parsing the id text.
+   */
+  add(entry: IndexEntry, segment: number, row: number, idBytes?: Uint8Array, idOffset = 0): number {
     const pos = this._count;
     const needed = pos + 1;
-    this.timestampUs = ensureCapacity(this.timestampUs, needed);
-    this.entityOf = ensureCapacity(this.entityOf, needed);
-    this.typeOf = ensureCapacity(this.typeOf, needed);
-    this.tenantOf = ensureCapacity(this.tenantOf, needed);
-    this.segmentOf = ensureCapacity(this.segmentOf, needed);
-    this.rowOf = ensureCapacity(this.rowOf, needed);
+    if (needed > this.rowOf.length) this.reserve(needed);
 
     const entity = this.entities.intern(entry.entityId);
-    if (entity === this.entityPositions.length) this.entityPositions.push(new GrowableUint32(2));
+    if (entity === this.entityPositions.length) {
+      this.entityPositions.push(new GrowableUint32(2));
+      this.lastVersions = ensureCapacity(this.lastVersions, entity + 1);
+    }
     const type = this.types.intern(entry.eventType);
     if (type === this.typePositions.length) this.typePositions.push(new GrowableUint32(64));
 
@@ -66,11 +68,22 @@ export class EventIndex {
     this.rowOf[pos] = row;
     this.entityPositions[entity]!.push(pos);
     const version = Math.max(entry.version ?? 0, this.entityPositions[entity]!.length);
-    if (!(this.lastVersions[entity]! >= version)) this.lastVersions[entity] = version;
+    if (this.lastVersions[entity]! < version) this.lastVersions[entity] = version;
     this.typePositions[type]!.push(pos);
-    this.ids.add(entry.id, pos);
+    if (idBytes) this.ids.addBytes(idBytes, idOffset, pos);
+    else this.ids.add(entry.id, pos);
     this._count = needed;
     return pos;
+  }
+
+  /** Make room for `count` events in every column (they always grow together). */
+  reserve(count: number): void {
+    this.timestampUs = ensureCapacity(this.timestampUs, count);
+    this.entityOf = ensureCapacity(this.entityOf, count);
+    this.typeOf = ensureCapacity(this.typeOf, count);
+    this.tenantOf = ensureCapacity(this.tenantOf, count);
+    this.segmentOf = ensureCapacity(this.segmentOf, count);
+    this.rowOf = ensureCapacity(this.rowOf, count);
   }
 
   setLocation(pos: number, segment: number, row: number): void {
@@ -92,7 +105,7 @@ export class EventIndex {
    */
   lastVersionOf(entityId: string): number {
     const entity = this.entities.idOf(entityId);
-    return entity === undefined ? 0 : Math.max(this.lastVersions[entity] ?? 0, this.entityPositions[entity]!.length);
+    return entity === undefined ? 0 : Math.max(this.lastVersions[entity]!, this.entityPositions[entity]!.length);
   }
 
   /** Version of the event at `pos`: its rank in its entity's list, plus one. */

@@ -57,13 +57,20 @@ export class Dictionary {
     return this.ids.get(value);
   }
 
+  /** The last value interned and its id: runs of one event type or tenant skip the map. */
+  private lastValue: string | undefined;
+  private lastId = 0;
+
   intern(value: string): number {
+    if (value === this.lastValue) return this.lastId;
     let id = this.ids.get(value);
     if (id === undefined) {
       id = this.values.length;
       this.values.push(value);
       this.ids.set(value, id);
     }
+    this.lastValue = value;
+    this.lastId = id;
     return id;
   }
 

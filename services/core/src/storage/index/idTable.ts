@@ -31,6 +31,16 @@ export class IdTable {
     this.count++;
   }
 
+  /**
+   * Add an id by the 16 bytes of its UUID at `offset` (ids the engine made itself): the key is
+   * read from the bytes, so the text is neither validated nor parsed.
+   */
+  addBytes(bytes: Uint8Array, offset: number, position: number): void {
+    if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.grow();
+    this.insert(readU32BE(bytes, offset), readU32BE(bytes, offset + 8), position + 1);
+    this.count++;
+  }
+
   /** Every position whose id shares the 64-bit key; usually zero or one. */
   candidates(id: string): number[] {
     const key = isUuidText(id) ? keyOf(id) : undefined;
@@ -113,6 +123,11 @@ function keyOf(id: string): [number, number] | undefined {
   const lo = hex32(id, 19, 23);
   if (hi < 0 || lo < 0) return undefined;
   return [hi, lo];
+}
+
+/** Big-endian u32 at `at`: the same number `keyOf` reads from the id's text. */
+function readU32BE(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
 function mix(hi: number, lo: number): number {

@@ -17,28 +17,41 @@ export const SEGMENT_COLUMNS = [
   'metadata',
 ] as const;
 
-/** Build a UTF-8 column straight into one buffer (no per-string Buffer objects). */
+/**
+ * Build a UTF-8 column. The values are joined and encoded in one call; when the text is ASCII
+ * (byte length = string length, the usual case: ids, types, JSON of ASCII data) the offsets are
+ * the string lengths. Otherwise each value is encoded on its own to learn its byte length.
+ */
 function utf8Column(values: (string | null)[]): arrow.Vector<arrow.Utf8> {
   const n = values.length;
-  let capacity = 0;
-  for (const v of values) if (v !== null) capacity += v.length * 3;
-  const data = Buffer.allocUnsafe(Math.max(1, capacity));
   const offsets = new Int32Array(n + 1);
-  let nulls = 0;
   const validity = new Uint8Array((n + 7) >> 3);
-  let at = 0;
+  let nulls = 0;
+  let text = '';
   for (let i = 0; i < n; i++) {
-    offsets[i] = at;
+    offsets[i] = text.length;
     const v = values[i];
     if (v === null || v === undefined) {
       nulls++;
       continue;
     }
     validity[i >> 3]! |= 1 << (i & 7);
-    at += data.write(v, at, 'utf8');
+    text += v;
   }
-  offsets[n] = at;
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, at);
+  offsets[n] = text.length;
+  let data = Buffer.allocUnsafe(Math.max(1, text.length * 3));
+  let bytes = data.write(text, 0, 'utf8');
+  if (bytes !== text.length) {
+    let at = 0;
+    for (let i = 0; i < n; i++) {
+      offsets[i] = at;
+      const v = values[i];
+      if (v !== null && v !== undefined) at += data.write(v, at, 'utf8');
+    }
+    offsets[n] = at;
+    bytes = at;
+  }
+  data = data.subarray(0, bytes);
   return arrow.makeVector(
     arrow.makeData({
       type: new arrow.Utf8(),
@@ -46,31 +59,36 @@ function utf8Column(values: (string | null)[]): arrow.Vector<arrow.Utf8> {
       nullCount: nulls,
       nullBitmap: nulls > 0 ? validity : null,
       valueOffsets: offsets,
-      data: bytes,
+      data: new Uint8Array(data.buffer, data.byteOffset, bytes),
     }),
   );
+}
+
+/**
+ * An int64 column of non-negative safe integers, written as two 32-bit halves (no BigInt made
+ * per value).
+ */
+function int64Values(n: number, valueAt: (i: number) => number): BigInt64Array {
+  const words = new Uint32Array(n * 2);
+  for (let i = 0; i < n; i++) {
+    const v = valueAt(i);
+    words[i * 2] = v >>> 0;
+    words[i * 2 + 1] = Math.floor(v / 0x1_0000_0000);
+  }
+  return new BigInt64Array(words.buffer);
 }
 
 /** Arrow IPC stream of one record batch holding `events`, ready for the Parquet writer. */
 export function eventsToArrowIpc(events: StoredEvent[]): Uint8Array {
   const n = events.length;
-  const sequence = new BigInt64Array(n);
-  const timestamp = new BigInt64Array(n);
-  const version = new BigInt64Array(n);
-  for (let i = 0; i < n; i++) {
-    const e = events[i]!;
-    sequence[i] = BigInt(e.lsn);
-    timestamp[i] = BigInt(e.timestampUs);
-    version[i] = BigInt(e.version);
-  }
   const table = new arrow.Table({
-    sequence: arrow.makeVector(sequence),
+    sequence: arrow.makeVector(int64Values(n, (i) => events[i]!.lsn)),
     id: utf8Column(events.map((e) => e.id)),
     event_type: utf8Column(events.map((e) => e.eventType)),
     entity_id: utf8Column(events.map((e) => e.entityId)),
     tenant_id: utf8Column(events.map((e) => e.tenantId)),
-    timestamp: arrow.makeVector({ type: new arrow.TimestampMicrosecond('UTC'), data: timestamp }),
-    version: arrow.makeVector(version),
+    timestamp: arrow.makeVector({ type: new arrow.TimestampMicrosecond('UTC'), data: int64Values(n, (i) => events[i]!.timestampUs) }),
+    version: arrow.makeVector(int64Values(n, (i) => events[i]!.version)),
     payload: utf8Column(events.map((e) => e.payloadJson)),
     metadata: utf8Column(events.map((e) => e.metadataJson)),
   });

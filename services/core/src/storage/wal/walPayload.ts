@@ -1,0 +1,168 @@
+import { EVENT_ID_BYTES, idsToText } from '../../events/eventIds';
+import { jsonString } from '../../events/jsonText';
+import type { StoredEvent } from '../../events/storedEvent';
+
+/**
+ * What one WAL record holds: the events of one append.
+ *
+ * Binary layout (first byte 0xA2), little-endian:
+ *
+ * | offset    | what                                                                    |
+ * |-----------|-------------------------------------------------------------------------|
+ * | 0         | u8 0xA2, then 3 zero bytes                                              |
+ * | 4         | u32 event count n                                                       |
+ * | 8         | u32 byte length of the text block                                       |
+ * | 12        | u32 zero                                                                |
+ * | 16        | f64 × 3n: LSN, timestamp (µs), version of each event                    |
+ * | 16 + 24n  | 16 bytes × n: event ids (UUID bytes)                                    |
+ * | 16 + 40n  | u32 × 5n: UTF-16 lengths of event type, entity, tenant, payload, metadata (0xFFFFFFFF: no metadata) |
+ * | 16 + 60n  | text block: those strings back to back, UTF-8                           |
+ *
+ * Numbers and ids need no formatting and the strings are encoded once per record, not once a
+ * field; reading a record back is a slice per string instead of `JSON.parse` plus a
+ * re-serialisation of every payload. The strings are cut back out by their UTF-16 lengths,
+ * which a UTF-8 round trip keeps exactly when the text is well formed; a record whose text is
+ * not (a lone surrogate, which validated input never holds) is written in the older JSON form.
+ *
+ * JSON layout (first byte `[`): an array of `{l,i,t,y,e,n,v,p,m}` objects with the payload
+ * embedded as JSON. Written by earlier versions and for ill-formed text; always readable.
+ */
+export const BINARY_MAGIC = 0xa2;
+const HEADER_BYTES = 16;
+const FIXED_BYTES_PER_EVENT = 24 + EVENT_ID_BYTES + 20;
+const NO_METADATA = 0xffffffff;
+
+/** Encode events whose ids are the `EVENT_ID_BYTES`-byte runs of `idBytes`, in order. */
+export function encodeWalPayload(events: readonly StoredEvent[], idBytes: Uint8Array): Buffer {
+  const n = events.length;
+  const numbers = new Float64Array(n * 3);
+  const lengths = new Uint32Array(n * 5);
+  let text = '';
+  for (let i = 0; i < n; i++) {
+    const e = events[i]!;
+    numbers[i * 3] = e.lsn;
+    numbers[i * 3 + 1] = e.timestampUs;
+    numbers[i * 3 + 2] = e.version;
+    lengths[i * 5] = e.eventType.length;
+    lengths[i * 5 + 1] = e.entityId.length;
+    lengths[i * 5 + 2] = e.tenantId.length;
+    lengths[i * 5 + 3] = e.payloadJson.length;
+    text += e.eventType + e.entityId + e.tenantId + e.payloadJson;
+    if (e.metadataJson === null) {
+      lengths[i * 5 + 4] = NO_METADATA;
+    } else {
+      lengths[i * 5 + 4] = e.metadataJson.length;
+      text += e.metadataJson;
+    }
+  }
+  if (!(text as unknown as { isWellFormed(): boolean }).isWellFormed()) return encodeJsonPayload(events);
+
+  const fixed = HEADER_BYTES + n * FIXED_BYTES_PER_EVENT;
+  const out = Buffer.allocUnsafe(fixed + text.length * 3);
+  out.writeUInt32LE(BINARY_MAGIC, 0);
+  out.writeUInt32LE(n, 4);
+  out.writeUInt32LE(0, 12);
+  out.set(new Uint8Array(numbers.buffer), HEADER_BYTES);
+  out.set(idBytes.subarray(0, n * EVENT_ID_BYTES), HEADER_BYTES + n * 24);
+  out.set(new Uint8Array(lengths.buffer), HEADER_BYTES + n * (24 + EVENT_ID_BYTES));
+  const textBytes = out.write(text, fixed, 'utf8');
+  out.writeUInt32LE(textBytes, 8);
+  return out.subarray(0, fixed + textBytes);
+}
+
+/** The JSON form (see above). */
+export function encodeJsonPayload(events: readonly StoredEvent[]): Buffer {
+  let json = '[';
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i]!;
+    if (i > 0) json += ',';
+    json +=
+      `{"l":${e.lsn},"i":"${e.id}","t":${e.timestampUs},"y":${jsonString(e.eventType)},` +
+      `"e":${jsonString(e.entityId)},"n":${jsonString(e.tenantId)},"v":${e.version},` +
+      `"p":${e.payloadJson},"m":${e.metadataJson ?? 'null'}}`;
+  }
+  json += ']';
+  return Buffer.from(json, 'utf8');
+}
+
+export interface DecodedWalPayload {
+  events: StoredEvent[];
+  /** Id bytes of the events (binary records), for the index's id keys; absent for JSON records. */
+  idBytes?: Uint8Array;
+}
+
+/** Decode a record of either layout. Throws on a record that is not one (it passed its checksum). */
+export function decodeWalPayload(payload: Buffer): DecodedWalPayload {
+  if (payload[0] !== BINARY_MAGIC) return { events: decodeJsonPayload(payload) };
+  const malformed = (why: string): never => {
+    throw new Error(`malformed WAL record: ${why}`);
+  };
+  if (payload.length < HEADER_BYTES) malformed('shorter than its header');
+  const n = payload.readUInt32LE(4);
+  const textBytes = payload.readUInt32LE(8);
+  const fixed = HEADER_BYTES + n * FIXED_BYTES_PER_EVENT;
+  if (fixed + textBytes !== payload.length) malformed(`${n} events and ${textBytes} text bytes do not fill ${payload.length} bytes`);
+  const text = payload.toString('utf8', fixed, payload.length);
+  const idsAt = HEADER_BYTES + n * 24;
+  const lengthsAt = HEADER_BYTES + n * (24 + EVENT_ID_BYTES);
+  const ids = idsToText(payload, n, idsAt);
+  const events = new Array<StoredEvent>(n);
+  let at = 0;
+  const cut = (length: number): string => {
+    const end = at + length;
+    if (end > text.length) malformed('string lengths run past the text');
+    const s = text.slice(at, end);
+    at = end;
+    return s;
+  };
+  for (let i = 0; i < n; i++) {
+    const num = HEADER_BYTES + i * 24;
+    const len = lengthsAt + i * 20;
+    const eventType = cut(payload.readUInt32LE(len));
+    const entityId = cut(payload.readUInt32LE(len + 4));
+    const tenantId = cut(payload.readUInt32LE(len + 8));
+    const payloadJson = cut(payload.readUInt32LE(len + 12));
+    const metadataLength = payload.readUInt32LE(len + 16);
+    events[i] = {
+      lsn: payload.readDoubleLE(num),
+      id: ids[i]!,
+      eventType,
+      entityId,
+      tenantId,
+      timestampUs: payload.readDoubleLE(num + 8),
+      version: payload.readDoubleLE(num + 16),
+      payloadJson,
+      metadataJson: metadataLength === NO_METADATA ? null : cut(metadataLength),
+    };
+  }
+  if (at !== text.length) malformed('text left over after the last event');
+  return { events, idBytes: payload.subarray(idsAt, idsAt + n * EVENT_ID_BYTES) };
+}
+
+interface JsonWalEvent {
+  l: number;
+  i: string;
+  t: number;
+  y: string;
+  e: string;
+  n: string;
+  v: number;
+  p: unknown;
+  m: unknown;
+}
+
+function decodeJsonPayload(payload: Buffer): StoredEvent[] {
+  const raw = JSON.parse(payload.toString('utf8')) as JsonWalEvent[];
+  return raw.map((r) => ({
+    lsn: r.l,
+    id: r.i,
+    eventType: r.y,
+    entityId: r.e,
+    tenantId: r.n,
+    timestampUs: r.t,
+    version: r.v,
+    // Re-serialising parsed JSON.stringify output gives back the same text.
+    payloadJson: JSON.stringify(r.p),
+    metadataJson: r.m === null ? null : JSON.stringify(r.m),
+  }));
+}

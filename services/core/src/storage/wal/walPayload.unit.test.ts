@@ -1,0 +1,83 @@
+import { newEventIds, EVENT_ID_BYTES } from '../../events/eventIds';
+import type { StoredEvent } from '../../events/storedEvent';
+import { mulberry32 } from '../../testing/random';
+import { BINARY_MAGIC, decodeWalPayload, encodeJsonPayload, encodeWalPayload } from './walPayload';
+
+/** Events with the given text fields; ids made the way the engine makes them. */
+function eventsWith(fields: Array<Partial<StoredEvent>>): { events: StoredEvent[]; idBytes: Buffer } {
+  const { ids, bytes } = newEventIds(fields.length);
+  const events = fields.map((f, i) => ({
+    lsn: 1_000_000 + i,
+    id: ids[i]!,
+    eventType: 'order.created',
+    entityId: `order-${i}`,
+    tenantId: 'default',
+    timestampUs: 1_764_254_000_123_456 + i,
+    version: i + 1,
+    payloadJson: JSON.stringify({ n: i }),
+    metadataJson: null,
+    ...f,
+  }));
+  return { events, idBytes: bytes };
+}
+
+describe('WAL payload, binary layout', () => {
+  it('gives back every field exactly, metadata or not', () => {
+    const { events, idBytes } = eventsWith([
+      {},
+      { metadataJson: '{"source":"test","tags":["a","b"]}' },
+      { payloadJson: '{"empty":""}', metadataJson: '{}' },
+      { entityId: 'with "quotes" and \\ backslash', payloadJson: '{"s":"a\\"b"}' },
+    ]);
+    const payload = encodeWalPayload(events, idBytes);
+    expect(payload[0]).toBe(BINARY_MAGIC);
+    const decoded = decodeWalPayload(payload);
+    expect(decoded.events).toEqual(events);
+    expect(Buffer.compare(Buffer.from(decoded.idBytes!), idBytes)).toBe(0);
+  });
+
+  it('keeps non-ASCII text: accents, CJK, emoji (surrogate pairs), in every text field', () => {
+    const { events, idBytes } = eventsWith([
+      { entityId: 'café-日本-😀', payloadJson: '{"name":"Zoë","emoji":"🎉🎉","cjk":"漢字"}', metadataJson: '{"who":"Ångström"}' },
+      { entityId: 'plain' },
+      { entityId: '😀', payloadJson: '"😀"' },
+    ]);
+    expect(decodeWalPayload(encodeWalPayload(events, idBytes)).events).toEqual(events);
+  });
+
+  it('round-trips random unicode strings, seeded', () => {
+    const rand = mulberry32(7);
+    const pieces = ['a', 'é', '日', '😀', '"', '\\', ' ', 'ß', '\u2028'];
+    const text = (n: number): string => Array.from({ length: n }, () => pieces[Math.floor(rand() * pieces.length)]!).join('');
+    const fields = Array.from({ length: 200 }, () => ({ entityId: `e${text(1 + Math.floor(rand() * 20))}`, payloadJson: JSON.stringify({ t: text(Math.floor(rand() * 50)) }) }));
+    const { events, idBytes } = eventsWith(fields);
+    expect(decodeWalPayload(encodeWalPayload(events, idBytes)).events).toEqual(events);
+  });
+
+  it('writes a record holding a lone surrogate in the JSON layout, which reads back', () => {
+    const { events, idBytes } = eventsWith([{ entityId: 'lone-\ud800-surrogate' }, {}]);
+    const payload = encodeWalPayload(events, idBytes);
+    expect(payload[0]).toBe('['.charCodeAt(0));
+    const decoded = decodeWalPayload(payload);
+    expect(decoded.idBytes).toBeUndefined();
+    expect(decoded.events).toEqual(events);
+  });
+
+  it('reads records of the JSON layout written by earlier versions', () => {
+    const { events } = eventsWith([{ metadataJson: '{"m":1}' }, { payloadJson: '[1,2,{"x":null}]' }]);
+    expect(decodeWalPayload(encodeJsonPayload(events)).events).toEqual(events);
+  });
+
+  it('refuses a binary record whose counts and lengths do not add up', () => {
+    const { events, idBytes } = eventsWith([{}, {}]);
+    const good = encodeWalPayload(events, idBytes);
+    expect(() => decodeWalPayload(good.subarray(0, good.length - 1))).toThrow(/malformed WAL record/);
+    const lying = Buffer.from(good);
+    lying.writeUInt32LE(3, 4); // three events claimed
+    expect(() => decodeWalPayload(lying)).toThrow(/malformed WAL record/);
+    const longString = Buffer.from(good);
+    const lengthsAt = 16 + 2 * (24 + EVENT_ID_BYTES);
+    longString.writeUInt32LE(1000, lengthsAt + 4); // first entity id "longer" than the text
+    expect(() => decodeWalPayload(longString)).toThrow(/malformed WAL record/);
+  });
+});
