@@ -1,11 +1,22 @@
 import pino, { type Logger } from 'pino';
 
-/** Structured JSON logs. Secrets never reach a log line: authorization headers are redacted. */
+/**
+ * Structured JSON logs on stdout. Secrets never reach a log line: authorization headers are
+ * redacted.
+ *
+ * Written asynchronously: a line logged while a write is in flight joins the next write, so a
+ * busy server makes one write per batch of access-log lines instead of a blocking write per
+ * request. pino flushes what is buffered synchronously when the process exits; only a kill -9
+ * can lose the last lines (never data: events are in the write-ahead log).
+ */
 export function createLogger(level: string, service: string): Logger {
-  return pino({
-    level,
-    base: { service },
-    timestamp: pino.stdTimeFunctions.isoTime,
-    redact: ['req.headers.authorization', 'headers.authorization', 'api_key', 'apiKey'],
-  });
+  return pino(
+    {
+      level,
+      base: { service },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: ['req.headers.authorization', 'headers.authorization', 'api_key', 'apiKey'],
+    },
+    pino.destination({ dest: 1, sync: false }),
+  );
 }

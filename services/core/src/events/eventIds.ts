@@ -22,9 +22,31 @@ export interface EventIds {
   bytes: Buffer;
 }
 
+/**
+ * Random bytes drawn a pool at a time: a single-event append then costs a copy, not a call into
+ * the system's random generator (which is what `randomUUID` does internally, too).
+ */
+const POOL_BYTES = 4096;
+const pool = Buffer.allocUnsafe(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+function randomBytesInto(out: Buffer): void {
+  if (out.length > POOL_BYTES / 2) {
+    randomFillSync(out);
+    return;
+  }
+  if (poolAt + out.length > POOL_BYTES) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  pool.copy(out, 0, poolAt, poolAt + out.length);
+  // Bytes handed out are never handed out again.
+  poolAt += out.length;
+}
+
 export function newEventIds(n: number): EventIds {
   const bytes = Buffer.allocUnsafe(n * EVENT_ID_BYTES);
-  randomFillSync(bytes);
+  randomBytesInto(bytes);
   for (let at = 0; at < bytes.length; at += EVENT_ID_BYTES) {
     bytes[at + 6] = (bytes[at + 6]! & 0x0f) | 0x40; // version 4
     bytes[at + 8] = (bytes[at + 8]! & 0x3f) | 0x80; // RFC 4122 variant

@@ -1,10 +1,17 @@
 /** Timestamps are microseconds since the epoch inside the engine and RFC 3339 (µs, `Z`) outside. */
 
+// The events of one append share one timestamp: answering a batch formats it once, not once an event.
+let lastFormattedUs = Number.NaN;
+let lastFormatted = '';
+
 export function formatTimestamp(us: number): string {
+  if (us === lastFormattedUs) return lastFormatted;
   const ms = Math.floor(us / 1000);
   const micros = us - ms * 1000;
   const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ
-  return `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  lastFormatted = `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  lastFormattedUs = us;
+  return lastFormatted;
 }
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
