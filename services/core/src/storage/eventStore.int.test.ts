@@ -429,6 +429,22 @@ describe('EventStore appends', () => {
     expectContiguousVersions(all);
   });
 
+  it('keeps versions consecutive when appends to an entity start before and after its first commit', async () => {
+    const store = await open(await freshDir());
+    // The first append goes out alone; these queue behind it while 'fresh' is still unknown to the index.
+    const first = store.append([ev('fresh', { n: 0 })]);
+    const queued = Array.from({ length: 20 }, (_, i) => store.append([ev('fresh', { n: i + 1 }), ev(`other-${i % 3}`, { i })]));
+    await first;
+    // 'fresh' is indexed now, while the queued appends' versions are still only reserved.
+    const later = Array.from({ length: 20 }, (_, i) => store.append([ev('fresh', { n: 100 + i }), ev(`other-${i % 3}`, { i })]));
+    const results = (await Promise.all([first, ...queued, ...later])).flat();
+    expectUnique(results);
+    expectContiguousVersions(results);
+    expect(Math.max(...results.filter((e) => e.entityId === 'fresh').map((e) => e.version))).toBe(41);
+    expect(store.index.versionOf('fresh')).toBe(41);
+    await expect(store.append([ev('fresh', {}, { expectedVersion: 41 })])).resolves.toHaveLength(1);
+  });
+
   it('reads flushed events back from disk through a small bounded segment cache', async () => {
     const dir = await freshDir();
     const store = await open(dir, { rowGroupSize: 16, flushMaxEvents: 400 });

@@ -5,6 +5,7 @@ import { EVENT_ID_BYTES, newEventIds } from '../events/eventIds';
 import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
+import { ensureCapacity } from './index/growable';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
@@ -200,6 +201,12 @@ export class EventStore {
   private lastTimestampUs = 0;
   /** Versions reserved by appends that are not durable yet, per entity. */
   private readonly reservedVersions = new Map<string, number>();
+  /**
+   * The same by entity number, for entities the index knows (0: none): an array slot instead of
+   * string-keyed map operations per event. The map then only holds entities that were new when
+   * reserved; a slot, when set, is always the newer reservation (it was made after reading the map).
+   */
+  private reservedByEntity = new Float64Array(1024);
   private pendingBytes = 0;
   private lastWriteError: Error | undefined;
   private lastFlushError: Error | undefined;
@@ -252,6 +259,7 @@ export class EventStore {
           // Runs before any failed append's continuation: every version reserved on top of the
           // failed write is released at once, so no later append can build on it.
           store?.reservedVersions.clear();
+          store?.reservedByEntity.fill(0);
           opts.observer?.onWriteError?.(error);
         },
       },
@@ -299,12 +307,18 @@ export class EventStore {
     let expectations = false;
     for (let i = 0; i < batch.length; i++) if (batch[i]!.expectedVersion !== undefined) expectations = true;
     if (expectations) this.checkExpectedVersions(batch);
-    const reserved = this.reservedVersions;
+    if (this.reservedByEntity.length < this.index.entities.size) {
+      this.reservedByEntity = ensureCapacity(this.reservedByEntity, this.index.entities.size);
+    }
+    const entityNumbers = new Int32Array(batch.length);
     for (let i = 0; i < batch.length; i++) {
       const entityId = batch[i]!.entityId;
-      const next = (reserved.get(entityId) ?? this.index.lastVersionOf(entityId)) + 1;
+      const entity = this.index.entities.idOf(entityId) ?? -1;
+      const next = this.currentVersion(entityId, entity) + 1;
+      entityNumbers[i] = entity;
       versions[i] = next;
-      reserved.set(entityId, next);
+      if (entity >= 0) this.reservedByEntity[entity] = next;
+      else this.reservedVersions.set(entityId, next);
     }
 
     // Wall-clock start plus the monotonic clock: microsecond precision, never steps backwards.
@@ -330,8 +344,13 @@ export class EventStore {
     // Once this append has ended, either way: drop the reservations nothing newer replaced.
     const release = (): void => {
       for (let i = 0; i < batch.length; i++) {
-        const entityId = batch[i]!.entityId;
-        if (reserved.get(entityId) === versions[i]) reserved.delete(entityId);
+        const entity = entityNumbers[i]!;
+        if (entity >= 0) {
+          if (this.reservedByEntity[entity] === versions[i]) this.reservedByEntity[entity] = 0;
+        } else {
+          const entityId = batch[i]!.entityId;
+          if (this.reservedVersions.get(entityId) === versions[i]) this.reservedVersions.delete(entityId);
+        }
       }
     };
 
@@ -356,12 +375,25 @@ export class EventStore {
     return stored;
   }
 
+  /** The version an entity's next event builds on: its newest reservation, else its stored version. */
+  private currentVersion(entityId: string, entity: number): number {
+    if (entity >= 0) {
+      const slot = this.reservedByEntity[entity]!;
+      if (slot > 0) return slot;
+    }
+    if (this.reservedVersions.size > 0) {
+      const reserved = this.reservedVersions.get(entityId);
+      if (reserved !== undefined) return reserved;
+    }
+    return entity >= 0 ? this.index.lastVersionAt(entity) : 0;
+  }
+
   /** Throws VERSION_CONFLICT at the first event whose expected version is not the entity's. */
   private checkExpectedVersions(batch: readonly NewEvent[]): void {
     const local = new Map<string, number>();
     for (let i = 0; i < batch.length; i++) {
       const e = batch[i]!;
-      const current = local.get(e.entityId) ?? this.reservedVersions.get(e.entityId) ?? this.index.lastVersionOf(e.entityId);
+      const current = local.get(e.entityId) ?? this.currentVersion(e.entityId, this.index.entities.idOf(e.entityId) ?? -1);
       if (e.expectedVersion !== undefined && e.expectedVersion !== current) {
         const where = batch.length > 1 ? `events[${i}]: ` : '';
         throw new AllSourceError(

@@ -105,7 +105,12 @@ export class EventIndex {
    */
   lastVersionOf(entityId: string): number {
     const entity = this.entities.idOf(entityId);
-    return entity === undefined ? 0 : Math.max(this.lastVersions[entity]!, this.entityPositions[entity]!.length);
+    return entity === undefined ? 0 : this.lastVersionAt(entity);
+  }
+
+  /** `lastVersionOf` by entity number. */
+  lastVersionAt(entity: number): number {
+    return Math.max(this.lastVersions[entity]!, this.entityPositions[entity]!.length);
   }
 
   /** Version of the event at `pos`: its rank in its entity's list, plus one. */
