@@ -3,3 +3,4 @@ export * from './catalog';
 export * from './labelCap';
 export * from './createMetrics';
 export * from './lintExceptions';
+export * from './expositionRegistry';

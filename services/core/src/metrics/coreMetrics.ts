@@ -1,11 +1,12 @@
 import {
   CORE_METRICS,
+  ExpositionRegistry,
   LabelCap,
   createMetrics,
   createNoopMetrics,
   type MetricSet,
 } from '@allsource/metrics-catalog';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { collectDefaultMetrics } from 'prom-client';
 import type { StoreObserver, StoreStats } from '../storage/eventStore';
 
 export type QueryType = 'entity' | 'type' | 'time_range' | 'full_scan' | 'state' | 'analytics';
@@ -24,7 +25,7 @@ export interface CoreMetricsOptions {
  * metrics-overhead benchmark compares against.
  */
 export class CoreMetrics {
-  readonly registry = new Registry();
+  readonly registry = new ExpositionRegistry();
   readonly enabled: boolean;
   readonly m: MetricSet<typeof CORE_METRICS>;
   /** Caps on label values fed by user data. */
