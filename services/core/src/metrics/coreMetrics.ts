@@ -42,23 +42,24 @@ export class CoreMetrics {
   private readonly queryDuration;
   private readonly queryResults;
 
-  /** `storageBytes`: everything on disk under DATA_DIR (WAL, segments, snapshots …). */
+  /**
+   * `stats`: the store's figures, read once per scrape for all the storage gauges.
+   * `storageBytes`: everything on disk under DATA_DIR (WAL, segments, snapshots …), given those figures.
+   */
   constructor(
     opts: CoreMetricsOptions,
     stats: () => StoreStats,
-    storageBytes: () => number = () => {
-      const s = stats();
-      return s.walBytes + s.segmentBytes;
-    },
+    storageBytes: (stats: StoreStats) => number = (s) => s.walBytes + s.segmentBytes,
   ) {
     this.enabled = opts.enabled;
     if (opts.enabled) {
+      const scrape = oncePerScrape(stats);
       this.m = createMetrics(this.registry, CORE_METRICS, {
-        allsource_storage_events_total: (g) => g.set(stats().totalEvents),
-        allsource_storage_entities_total: (g) => g.set(stats().totalEntities),
-        allsource_storage_size_bytes: (g) => g.set(storageBytes()),
-        allsource_parquet_files_total: (g) => g.set(stats().parquetFiles),
-        allsource_wal_segments_total: (g) => g.set(stats().walFiles),
+        allsource_storage_events_total: (g) => g.set(scrape().totalEvents),
+        allsource_storage_entities_total: (g) => g.set(scrape().totalEntities),
+        allsource_storage_size_bytes: (g) => g.set(storageBytes(scrape())),
+        allsource_parquet_files_total: (g) => g.set(scrape().parquetFiles),
+        allsource_wal_segments_total: (g) => g.set(scrape().walFiles),
       });
       collectDefaultMetrics({ register: this.registry });
       this.m.gauge('allsource_build_info').set({ version: opts.version, node_version: process.version }, 1);
@@ -146,4 +147,25 @@ export class CoreMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/**
+ * `read()` once per scrape: prom-client runs every metric's collect callback in one synchronous
+ * pass at the start of a render, so the first call reads and the value is dropped when that pass
+ * is over (next microtask). A later scrape reads afresh.
+ */
+export function oncePerScrape<T>(read: () => T): () => T {
+  let value: T | undefined;
+  let fresh = false;
+  return () => {
+    if (!fresh) {
+      value = read();
+      fresh = true;
+      queueMicrotask(() => {
+        fresh = false;
+        value = undefined;
+      });
+    }
+    return value as T;
+  };
 }
