@@ -4,6 +4,8 @@ import {
   LabelCap,
   createMetrics,
   createNoopMetrics,
+  type CounterChild,
+  type HistogramChild,
   type MetricSet,
 } from '@allsource/metrics-catalog';
 import { collectDefaultMetrics } from 'prom-client';
@@ -34,13 +36,15 @@ export class CoreMetrics {
   readonly pipelineNames: LabelCap;
   readonly projectionNames: LabelCap;
 
+  // Children resolved once: a request records into them without building labels.
   private readonly ingested;
   private readonly ingestedByType;
   private readonly ingestDuration;
   private readonly ingestErrors;
-  private readonly queries;
-  private readonly queryDuration;
-  private readonly queryResults;
+  /** Children of allsource_events_ingested_by_type by capped event type (at most the cap + 1). */
+  private readonly ingestedByTypeChildren = new Map<string, CounterChild>();
+  /** The three query instruments' children by query type (a fixed set of six). */
+  private readonly queryChildren = new Map<QueryType, { count: CounterChild; duration: HistogramChild; results: CounterChild }>();
 
   /**
    * `stats`: the store's figures, read once per scrape for all the storage gauges.
@@ -72,13 +76,10 @@ export class CoreMetrics {
     this.pipelineNames = new LabelCap(opts.labelValueLimit, () => folded.inc({ label: 'pipeline_name' }));
     this.projectionNames = new LabelCap(opts.labelValueLimit, () => folded.inc({ label: 'projection_name' }));
 
-    this.ingested = this.m.counter('allsource_events_ingested_total');
+    this.ingested = this.m.counter('allsource_events_ingested_total').labels();
     this.ingestedByType = this.m.counter('allsource_events_ingested_by_type');
-    this.ingestDuration = this.m.histogram('allsource_ingestion_duration_seconds');
+    this.ingestDuration = this.m.histogram('allsource_ingestion_duration_seconds').labels();
     this.ingestErrors = this.m.counter('allsource_ingestion_errors_total');
-    this.queries = this.m.counter('allsource_queries_total');
-    this.queryDuration = this.m.histogram('allsource_query_duration_seconds');
-    this.queryResults = this.m.counter('allsource_query_results_total');
   }
 
   /** Signals of the storage engine, turned into metrics. */
@@ -125,13 +126,23 @@ export class CoreMetrics {
   recordIngest(eventTypes: readonly string[], seconds: number): void {
     this.ingested.inc(eventTypes.length);
     if (eventTypes.length === 1) {
-      this.ingestedByType.inc({ event_type: this.eventTypes.value(eventTypes[0]!) });
+      this.byType(eventTypes[0]!).inc();
     } else {
       const counts = new Map<string, number>();
       for (const t of eventTypes) counts.set(t, (counts.get(t) ?? 0) + 1);
-      for (const [t, n] of counts) this.ingestedByType.inc({ event_type: this.eventTypes.value(t) }, n);
+      for (const [t, n] of counts) this.byType(t).inc(n);
     }
     this.ingestDuration.observe(seconds);
+  }
+
+  private byType(eventType: string): CounterChild {
+    const value = this.eventTypes.value(eventType);
+    let child = this.ingestedByTypeChildren.get(value);
+    if (child === undefined) {
+      child = this.ingestedByType.labels(value);
+      this.ingestedByTypeChildren.set(value, child);
+    }
+    return child;
   }
 
   recordIngestError(reason: IngestErrorReason): void {
@@ -139,9 +150,18 @@ export class CoreMetrics {
   }
 
   recordQuery(type: QueryType, seconds: number, results: number): void {
-    this.queries.inc({ query_type: type });
-    this.queryDuration.observe({ query_type: type }, seconds);
-    this.queryResults.inc({ query_type: type }, results);
+    let children = this.queryChildren.get(type);
+    if (children === undefined) {
+      children = {
+        count: this.m.counter('allsource_queries_total').labels(type),
+        duration: this.m.histogram('allsource_query_duration_seconds').labels(type),
+        results: this.m.counter('allsource_query_results_total').labels(type),
+      };
+      this.queryChildren.set(type, children);
+    }
+    children.count.inc();
+    children.duration.observe(seconds);
+    children.results.inc(results);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
