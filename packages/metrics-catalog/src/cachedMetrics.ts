@@ -15,7 +15,7 @@
  * which calls take prom-client's path uncached. Relies on prom-client 15's series layout (the
  * version is pinned); `cachedMetrics.unit.test.ts` checks the output against plain prom-client.
  */
-import { Counter, Histogram, type CounterConfiguration, type HistogramConfiguration } from 'prom-client';
+import { Counter, Gauge, Histogram, type CounterConfiguration, type HistogramConfiguration } from 'prom-client';
 import type { LabelValues } from './createMetrics';
 
 /** Upper bound on kept children per metric (label caps keep real metrics far below it). */
@@ -249,4 +249,36 @@ const NO_LABELS: Labels = Object.freeze({}) as Labels;
 
 function internals<S = unknown>(metric: object): Internals<S> {
   return metric as unknown as Internals<S>;
+}
+
+/**
+ * prom-client's Gauge with a direct path for `inc()` / `dec()` without labels (the in-flight
+ * gauge moves twice per request): it adds to the unlabelled series as prom-client does, skipping
+ * the label object, label check and hash. Labelled calls and set() are prom-client's own (set()
+ * replaces the series object, so nothing is kept: the series is looked up on each call).
+ */
+export class CachedGauge<T extends string = string> extends Gauge<T> {
+  override inc(labels?: LabelValues<T> | number, value?: number): void {
+    if (typeof labels !== 'object' || labels === null) {
+      const series = internals<{ value: number }>(this).hashMap[''];
+      const delta = labels === undefined ? 1 : labels;
+      if (series !== undefined && typeof delta === 'number') {
+        series.value += delta;
+        return;
+      }
+    }
+    (super.inc as (labels?: unknown, value?: number) => void)(labels, value);
+  }
+
+  override dec(labels?: LabelValues<T> | number, value?: number): void {
+    if (typeof labels !== 'object' || labels === null) {
+      const series = internals<{ value: number }>(this).hashMap[''];
+      const delta = labels === undefined ? 1 : labels;
+      if (series !== undefined && typeof delta === 'number') {
+        series.value -= delta;
+        return;
+      }
+    }
+    (super.dec as (labels?: unknown, value?: number) => void)(labels, value);
+  }
 }

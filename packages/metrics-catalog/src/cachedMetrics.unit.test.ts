@@ -1,5 +1,5 @@
-import { Counter, Histogram, Registry } from 'prom-client';
-import { CachedCounter, CachedHistogram, MAX_CHILDREN } from './cachedMetrics';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { CachedCounter, CachedGauge, CachedHistogram, MAX_CHILDREN } from './cachedMetrics';
 
 /** The same operations on a plain prom-client metric and on the cached one, rendered by prom-client. */
 function twins() {
@@ -19,7 +19,7 @@ function twins() {
   };
 }
 
-describe('CachedCounter and CachedHistogram', () => {
+describe('CachedCounter, CachedHistogram and CachedGauge', () => {
   it('keep exactly the series prom-client keeps, through children, resets, removals and zero()', async () => {
     const t = twins();
     // Children taken before any series exists, and held across everything below.
@@ -53,6 +53,33 @@ describe('CachedCounter and CachedHistogram', () => {
     }
     expect(await t.cached.metrics()).toBe(await t.plain.metrics());
     expect(await t.cached.metrics()).toContain('h_seconds_count{a="x",b="y"}');
+  });
+
+  it('CachedGauge moves like prom-client, with and without labels, across set() and reset()', async () => {
+    const plain = new Registry();
+    const cached = new Registry();
+    const gauges = [
+      [new Gauge({ name: 'g', help: 'g', registers: [plain] }), new CachedGauge({ name: 'g', help: 'g', registers: [cached] })],
+      [new Gauge({ name: 'l', help: 'l', labelNames: ['k'], registers: [plain] }), new CachedGauge({ name: 'l', help: 'l', labelNames: ['k'], registers: [cached] })],
+    ] as const;
+    for (const [i, g] of [gauges[0][0], gauges[0][1]].entries()) {
+      const l = gauges[1][i]!;
+      g.inc();
+      g.inc(2.5);
+      g.dec();
+      g.set(10);
+      g.dec(4);
+      g.inc();
+      l.inc({ k: 'a' });
+      l.dec({ k: 'a' }, 3);
+      l.inc();
+      l.reset();
+      l.dec();
+      l.inc(0.5);
+    }
+    expect(await cached.metrics()).toBe(await plain.metrics());
+    expect(await cached.metrics()).toContain('\ng 7\n');
+    expect(() => gauges[0][1].inc('x' as never)).toThrow('Delta is not a valid number');
   });
 
   it('check labels and values like prom-client', () => {

@@ -3,7 +3,7 @@
  * stand-ins with the same interface when instrumentation is switched off (overhead benchmark).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { CachedCounter, CachedHistogram } from './cachedMetrics';
+import { CachedCounter, CachedGauge, CachedHistogram } from './cachedMetrics';
 import type { MetricDef, MetricType } from './catalog';
 
 export type LabelValues<L extends string = string> = Partial<Record<L, string | number>>;
@@ -136,7 +136,7 @@ function build(registry: Registry, def: MetricDef, collect: GaugeCollector | und
     case 'counter':
       return new CachedCounter(common);
     case 'gauge':
-      return new Gauge(
+      return new CachedGauge(
         collect
           ? {
               ...common,
