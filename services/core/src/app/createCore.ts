@@ -74,17 +74,14 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   });
   stats = () => store.stats();
 
-  const processed = metrics.m.counter('allsource_projection_events_processed');
-  const errors = metrics.m.counter('allsource_projection_errors_total');
-  const duration = metrics.m.histogram('allsource_projection_processing_duration_seconds');
   const projections = new ProjectionManager({
     onProcessed: (name, events, seconds) => {
-      const label = { projection_name: metrics.projectionNames.value(name) };
-      processed.inc(label, events);
-      duration.observe(label, seconds);
+      const m = metrics.projection(name);
+      m.processed.inc(events);
+      m.duration.observe(seconds);
     },
     onError: (name, err) => {
-      errors.inc({ projection_name: metrics.projectionNames.value(name) });
+      metrics.projection(name).errors.inc();
       logger.warn({ projection: name, err }, 'projection failed on an event');
     },
   });

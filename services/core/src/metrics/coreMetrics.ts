@@ -14,6 +14,17 @@ import type { StoreObserver, StoreStats } from '../storage/eventStore';
 export type QueryType = 'entity' | 'type' | 'time_range' | 'full_scan' | 'state' | 'analytics';
 export type IngestErrorReason = 'validation' | 'schema' | 'storage' | 'conflict' | 'overload' | 'too_large';
 
+export interface ProjectionInstruments {
+  processed: CounterChild;
+  errors: CounterChild;
+  duration: HistogramChild;
+}
+export interface PipelineInstruments {
+  processed: CounterChild;
+  filtered: CounterChild;
+  duration: HistogramChild;
+}
+
 export interface CoreMetricsOptions {
   enabled: boolean;
   version: string;
@@ -43,6 +54,8 @@ export class CoreMetrics {
   private readonly ingestErrors;
   /** Children of allsource_events_ingested_by_type by capped event type (at most the cap + 1). */
   private readonly ingestedByTypeChildren = new Map<string, CounterChild>();
+  private readonly projectionChildren = new Map<string, ProjectionInstruments>();
+  private readonly pipelineChildren = new Map<string, PipelineInstruments>();
   /** The three query instruments' children by query type (a fixed set of six). */
   private readonly queryChildren = new Map<QueryType, { count: CounterChild; duration: HistogramChild; results: CounterChild }>();
 
@@ -136,13 +149,25 @@ export class CoreMetrics {
   }
 
   private byType(eventType: string): CounterChild {
-    const value = this.eventTypes.value(eventType);
-    let child = this.ingestedByTypeChildren.get(value);
-    if (child === undefined) {
-      child = this.ingestedByType.labels(value);
-      this.ingestedByTypeChildren.set(value, child);
-    }
-    return child;
+    return kept(this.eventTypes, this.ingestedByTypeChildren, eventType, (value) => this.ingestedByType.labels(value));
+  }
+
+  /** The instruments of one projection (name capped; kept per capped name, at most the cap + 1). */
+  projection(name: string): ProjectionInstruments {
+    return kept(this.projectionNames, this.projectionChildren, name, (value) => ({
+      processed: this.m.counter('allsource_projection_events_processed').labels(value),
+      errors: this.m.counter('allsource_projection_errors_total').labels(value),
+      duration: this.m.histogram('allsource_projection_processing_duration_seconds').labels(value),
+    }));
+  }
+
+  /** The instruments of one pipeline (name capped; kept per capped name, at most the cap + 1). */
+  pipeline(name: string): PipelineInstruments {
+    return kept(this.pipelineNames, this.pipelineChildren, name, (value) => ({
+      processed: this.m.counter('allsource_pipeline_events_processed').labels(value),
+      filtered: this.m.counter('allsource_pipeline_events_filtered').labels(value),
+      duration: this.m.histogram('allsource_pipeline_processing_duration_seconds').labels(value),
+    }));
   }
 
   recordIngestError(reason: IngestErrorReason): void {
@@ -167,6 +192,17 @@ export class CoreMetrics {
   async render(): Promise<{ contentType: string; body: string }> {
     return { contentType: this.registry.contentType, body: await this.registry.metrics() };
   }
+}
+
+/** The children `make` gives for `raw`'s capped value, made once per capped value (at most cap + 1). */
+function kept<C>(cap: LabelCap, children: Map<string, C>, raw: string, make: (value: string) => C): C {
+  const value = cap.value(raw);
+  let child = children.get(value);
+  if (child === undefined) {
+    child = make(value);
+    children.set(value, child);
+  }
+  return child;
 }
 
 /**
