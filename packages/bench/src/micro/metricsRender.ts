@@ -133,7 +133,7 @@ async function hotPath(): Promise<void> {
     const http = nsPerCall(N, (i) => {
       const req = { method: 'GET', route: { path: routes[i & 3]! } } as unknown as Request;
       const res = new EventEmitter() as unknown as Response & EventEmitter;
-      (res as unknown as { statusCode: number }).statusCode = 200;
+      Object.assign(res, { statusCode: 200, req });
       middleware(req, res, next);
       res.emit('finish');
       res.emit('close');
