@@ -26,10 +26,11 @@ interface Children {
  * stay bounded) and status; unmatched URLs are labelled `unmatched`. Keeps the in-flight gauge.
  * Without handles (metrics switched off) it only passes the request on.
  *
- * Per request: one shared `close` listener (Node emits `close` on every response, after
- * `finish`, and on an aborted one; the start time rides on the response), and the children of
- * its label set from a small map (endpoint → method → status), so no closure or label object is
- * built and no label hash computed on the way.
+ * Per request: one `close` listener (Node emits `close` on every response, after `finish`, and on
+ * an aborted one), and the children of its label set from a small map (endpoint → method →
+ * status), so no label object is built and no label hash computed on the way. (Keep the start
+ * time in the closure: a property added to the response costs far more, Express changes its
+ * prototype per request.)
  */
 export function httpMetrics(handles: HttpMetricHandles | undefined) {
   if (!handles) return (_req: Request, _res: Response, next: NextFunction) => next();
@@ -50,25 +51,19 @@ export function httpMetrics(handles: HttpMetricHandles | undefined) {
     }
     return children;
   };
-  // One listener function for every response (`this` is the response): no closure per request.
-  function onClose(this: TimedResponse): void {
-    inFlight.dec();
-    const req = this.req;
-    const endpoint = (req.route?.path as string | undefined) ?? 'unmatched';
-    const method = KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
-    const children = childrenOf(method, endpoint, this.statusCode);
-    children.requests.inc();
-    children.duration.observe((performance.now() - this[STARTED]) / 1000);
-  }
-  return (_req: Request, res: Response, next: NextFunction): void => {
-    (res as TimedResponse)[STARTED] = performance.now();
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
     inFlight.inc();
-    res.on('close', onClose);
+    res.on('close', () => {
+      inFlight.dec();
+      const endpoint = (req.route?.path as string | undefined) ?? 'unmatched';
+      const method = KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
+      const children = childrenOf(method, endpoint, res.statusCode);
+      children.requests.inc();
+      children.duration.observe((performance.now() - started) / 1000);
+    });
     next();
   };
 }
-
-const STARTED = Symbol('httpMetrics.started');
-type TimedResponse = Response & { [STARTED]: number };
 
 const KNOWN_METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
