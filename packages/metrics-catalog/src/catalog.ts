@@ -10,6 +10,7 @@ import {
   INGESTION_BUCKETS,
   LONG_OPERATION_BUCKETS,
   PER_EVENT_BUCKETS,
+  PER_EVENT_BY_NAME_BUCKETS,
   QUERY_BUCKETS,
   SCRAPE_BUCKETS,
   SEGMENT_FLUSH_BUCKETS,
@@ -151,7 +152,7 @@ export const CORE_METRICS = [
     type: 'histogram',
     help: 'Time for a projection to apply one event.',
     labelNames: ['projection_name'],
-    buckets: PER_EVENT_BUCKETS,
+    buckets: PER_EVENT_BY_NAME_BUCKETS,
     group: 'projections',
   },
 
@@ -244,7 +245,7 @@ export const CORE_METRICS = [
     type: 'histogram',
     help: 'Time for a pipeline to process one event.',
     labelNames: ['pipeline_name'],
-    buckets: PER_EVENT_BUCKETS,
+    buckets: PER_EVENT_BY_NAME_BUCKETS,
     group: 'pipelines',
   },
 

@@ -12,6 +12,7 @@ import {
   LONG_OPERATION_BUCKETS,
   type MetricDef,
   PER_EVENT_BUCKETS,
+  PER_EVENT_BY_NAME_BUCKETS,
   QUERY_BUCKETS,
   SCRAPE_BUCKETS,
   SEGMENT_FLUSH_BUCKETS,
@@ -166,6 +167,7 @@ describe('buckets', () => {
     ['QUERY_BUCKETS', QUERY_BUCKETS, 0.00005, 1],
     ['HTTP_BUCKETS', HTTP_BUCKETS, 0.0001, 5],
     ['PER_EVENT_BUCKETS', PER_EVENT_BUCKETS, 0.000005, 0.1],
+    ['PER_EVENT_BY_NAME_BUCKETS', PER_EVENT_BY_NAME_BUCKETS, 0.0000001, 0.001],
     ['LONG_OPERATION_BUCKETS', LONG_OPERATION_BUCKETS, 0.001, 600],
     ['SCRAPE_BUCKETS', SCRAPE_BUCKETS, 0.001, 10],
     ['FSYNC_BUCKETS', FSYNC_BUCKETS, 0.00005, 2.5],
@@ -183,8 +185,8 @@ describe('buckets', () => {
     expect(bucketsOf('allsource_query_duration_seconds')).toBe(QUERY_BUCKETS);
     expect(bucketsOf('allsource_http_request_duration_seconds')).toBe(HTTP_BUCKETS);
     expect(bucketsOf('control_plane_http_request_duration_seconds')).toBe(HTTP_BUCKETS);
-    expect(bucketsOf('allsource_projection_processing_duration_seconds')).toBe(PER_EVENT_BUCKETS);
-    expect(bucketsOf('allsource_pipeline_processing_duration_seconds')).toBe(PER_EVENT_BUCKETS);
+    expect(bucketsOf('allsource_projection_processing_duration_seconds')).toBe(PER_EVENT_BY_NAME_BUCKETS);
+    expect(bucketsOf('allsource_pipeline_processing_duration_seconds')).toBe(PER_EVENT_BY_NAME_BUCKETS);
     expect(bucketsOf('allsource_schema_validation_duration_seconds')).toBe(PER_EVENT_BUCKETS);
     expect(bucketsOf('allsource_snapshot_creation_duration_seconds')).toBe(LONG_OPERATION_BUCKETS);
     expect(bucketsOf('allsource_compaction_duration_seconds')).toBe(LONG_OPERATION_BUCKETS);

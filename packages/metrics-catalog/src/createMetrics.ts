@@ -3,6 +3,7 @@
  * stand-ins with the same interface when instrumentation is switched off (overhead benchmark).
  */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { CachedCounter, CachedGauge, CachedHistogram } from './cachedMetrics';
 import type { MetricDef, MetricType } from './catalog';
 
 export type LabelValues<L extends string = string> = Partial<Record<L, string | number>>;
@@ -133,9 +134,9 @@ function build(registry: Registry, def: MetricDef, collect: GaugeCollector | und
   const common = { name: def.name, help: def.help, labelNames: [...def.labelNames], registers: [registry] };
   switch (def.type) {
     case 'counter':
-      return new Counter(common);
+      return new CachedCounter(common);
     case 'gauge':
-      return new Gauge(
+      return new CachedGauge(
         collect
           ? {
               ...common,
@@ -147,7 +148,7 @@ function build(registry: Registry, def: MetricDef, collect: GaugeCollector | und
       );
     case 'histogram':
       // Only pass buckets when defined: an explicit `undefined` would not fall back to defaults.
-      return new Histogram(def.buckets ? { ...common, buckets: [...def.buckets] } : common);
+      return new CachedHistogram(def.buckets ? { ...common, buckets: [...def.buckets] } : common);
   }
 }
 

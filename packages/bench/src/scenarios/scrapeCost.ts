@@ -10,7 +10,28 @@ import type { LaneResult } from '../loadgen/protocol';
 const DISTINCT_TYPES = 100_000;
 const UNKNOWN_URLS = 10_000;
 const PIPELINES = 200;
-const PIPELINE_MAX = '300';
+export const PIPELINE_MAX = '300';
+
+/** The cardinality load's event types: DISTINCT_TYPES events, each of its own type, in batches of 1000. */
+export async function sendDistinctTypes(url: string): Promise<void> {
+  await pool(DISTINCT_TYPES / 1000, 4, async (b) => {
+    const events = Array.from({ length: 1000 }, (_, i) => ({ ...sampleEvent(b * 1000 + i, 1000, 'card-'), event_type: `type_${b * 1000 + i}.happened` }));
+    await ok('POST', `${url}/api/v1/events/batch`, { events });
+  });
+}
+
+/** The cardinality load's pipelines (needs PIPELINE_MAX), then 1000 events so each has its series. */
+export async function createPipelines(url: string): Promise<void> {
+  await pool(PIPELINES, 4, async (i) => {
+    await ok('POST', `${url}/api/v1/pipelines`, {
+      name: `pipeline-${i}`,
+      source_event_types: [],
+      operators: [{ type: 'filter', field: 'amount', op: 'gt', value: -1 }],
+      enabled: true,
+    });
+  });
+  await ok('POST', `${url}/api/v1/events/batch`, batchBody(1000));
+}
 
 /**
  * 4. Scrape cost and cardinality: after a load that sent 100K distinct event types, 10K distinct
@@ -34,23 +55,11 @@ export const scrapeCost: Scenario = {
       core = await startServer('core-cardinality', coreMain, env);
       const url = core.url;
       const loadStarted = performance.now();
-      await pool(DISTINCT_TYPES / 1000, 4, async (b) => {
-        const events = Array.from({ length: 1000 }, (_, i) => ({ ...sampleEvent(b * 1000 + i, 1000, 'card-'), event_type: `type_${b * 1000 + i}.happened` }));
-        await ok('POST', `${url}/api/v1/events/batch`, { events });
-      });
+      await sendDistinctTypes(url);
       const phase = (what: string, t: number): void => ctx.log(`${what}: ${round((performance.now() - t) / 1000, 1)} s`);
       phase(`${DISTINCT_TYPES} distinct event types`, loadStarted);
       let t = performance.now();
-      await pool(PIPELINES, 4, async (i) => {
-        await ok('POST', `${url}/api/v1/pipelines`, {
-          name: `pipeline-${i}`,
-          source_event_types: [],
-          operators: [{ type: 'filter', field: 'amount', op: 'gt', value: -1 }],
-          enabled: true,
-        });
-      });
-      // Every pipeline sees events (its per-pipeline series exist).
-      await ok('POST', `${url}/api/v1/events/batch`, batchBody(1000));
+      await createPipelines(url);
       phase(`${PIPELINES} pipelines + 1000 events`, t);
       t = performance.now();
       // From the load generator: 16 connections, each sending its own slice of distinct URLs.

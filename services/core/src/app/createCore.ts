@@ -15,7 +15,7 @@ import { ProjectionManager } from '../projections/projectionManager';
 import type { Projection } from '../projections/projection';
 import { projectionsModule } from '../projections/projectionsModule';
 import { createSnapshotsModule } from '../snapshots/snapshotsModule';
-import { EventStore } from '../storage/eventStore';
+import { EventStore, type StoreStats } from '../storage/eventStore';
 import type { FileSystem } from '../storage/fs/fileSystem';
 import { schemaRegistryModule } from '../schemas/schemaModule';
 import { eventStreamModule } from '../stream/eventStream';
@@ -45,7 +45,7 @@ export interface CreateCoreOptions {
 export async function startCore(config: CoreConfig, options: CreateCoreOptions): Promise<CoreInstance> {
   const { logger } = options;
   let stats: (() => ReturnType<EventStore['stats']>) | undefined;
-  let storageBytes = (): number => 0;
+  let storageBytes = (_stats?: StoreStats): number => 0;
   const metrics = new CoreMetrics(
     {
       enabled: config.metricsEnabled,
@@ -54,7 +54,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
       labelValueLimit: config.labelValueLimit,
     },
     () => stats!(),
-    () => storageBytes(),
+    (s) => storageBytes(s),
   );
   const store = await EventStore.open({
     dataDir: config.dataDir,
@@ -74,17 +74,14 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   });
   stats = () => store.stats();
 
-  const processed = metrics.m.counter('allsource_projection_events_processed');
-  const errors = metrics.m.counter('allsource_projection_errors_total');
-  const duration = metrics.m.histogram('allsource_projection_processing_duration_seconds');
   const projections = new ProjectionManager({
     onProcessed: (name, events, seconds) => {
-      const label = { projection_name: metrics.projectionNames.value(name) };
-      processed.inc(label, events);
-      duration.observe(label, seconds);
+      const m = metrics.projection(name);
+      m.processed.inc(events);
+      m.duration.observe(seconds);
     },
     onError: (name, err) => {
-      errors.inc({ projection_name: metrics.projectionNames.value(name) });
+      metrics.projection(name).errors.inc();
       logger.warn({ projection: name, err }, 'projection failed on an event');
     },
   });
@@ -116,8 +113,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     await createPipelinesModule(moduleDeps),
     createAnalyticsModule(moduleDeps),
   ];
-  storageBytes = () => {
-    const s = store.stats();
+  storageBytes = (s = store.stats()) => {
     let bytes = s.walBytes + s.segmentBytes;
     for (const module of modules) bytes += module.storageBytes?.() ?? 0;
     return bytes;

@@ -18,9 +18,6 @@ export async function createPipelinesModule(deps: CoreModuleDeps, options: { fs?
   const log = deps.logger.child({ component: 'pipelines' });
 
   const registered = metrics.m.gauge('allsource_pipelines_registered_total');
-  const processed = metrics.m.counter('allsource_pipeline_events_processed');
-  const filtered = metrics.m.counter('allsource_pipeline_events_filtered');
-  const duration = metrics.m.histogram('allsource_pipeline_processing_duration_seconds');
 
   const entityCache = new EntityStateCache({
     maxEntries: config.pipelineEnrichCacheEntries,
@@ -49,11 +46,11 @@ export async function createPipelinesModule(deps: CoreModuleDeps, options: { fs?
     observer: {
       onActiveCount: (count) => registered.set(count),
       onProcessed: (name, delta, seconds) => {
-        const label = { pipeline_name: metrics.pipelineNames.value(name) };
-        if (delta.processed > 0) processed.inc(label, delta.processed);
-        if (delta.filtered > 0) filtered.inc(label, delta.filtered);
+        const m = metrics.pipeline(name);
+        if (delta.processed > 0) m.processed.inc(delta.processed);
+        if (delta.filtered > 0) m.filtered.inc(delta.filtered);
         // One observation per commit group: the group's time per event taken in.
-        duration.observe(label, seconds / delta.received);
+        m.duration.observe(seconds / delta.received);
       },
     },
     logger: log,
