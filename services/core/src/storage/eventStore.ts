@@ -8,6 +8,7 @@ import { EventIndex, IN_BUFFER } from './index/eventIndex';
 import { ensureCapacity } from './index/growable';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
+import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners } from './segments/indexColumns';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
 import { SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
 import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
@@ -122,6 +123,10 @@ export interface RecoveryReport {
   /** Segment files missing from the manifest whose events were nowhere else: put back in it. */
   orphanFilesAdopted: string[];
   durationMs: number;
+  /** Of `durationMs`: reading the listed segments' index columns and indexing them. */
+  segmentsMs: number;
+  /** Of `durationMs`: reading and decoding the WAL, and indexing its unflushed events. */
+  walMs: number;
 }
 
 export interface StoreStats {
@@ -246,6 +251,8 @@ export class EventStore {
       orphanFilesRemoved: [],
       orphanFilesAdopted: [],
       durationMs: 0,
+      segmentsMs: 0,
+      walMs: 0,
     };
     let store: EventStore | undefined;
     const wal = new WriteAheadLog({
@@ -944,6 +951,7 @@ export class EventStore {
     const walIdOffsets: number[] = [];
     let walMin = Number.POSITIVE_INFINITY;
     let walMax = Number.NEGATIVE_INFINITY;
+    const walStarted = performance.now();
     report.walCorruptions = await this.wal.open((payload) => {
       let recordMax = -1;
       const { events, idBytes } = decodeWalPayload(payload);
@@ -962,6 +970,7 @@ export class EventStore {
       }
       return recordMax;
     });
+    const walReadMs = performance.now() - walStarted;
 
     // An unlisted segment whose events the WAL still holds is a flush that died before its
     // manifest swap: removed (the WAL replays them). One whose events are nowhere else (a lost
@@ -1022,27 +1031,19 @@ export class EventStore {
       maxLsn = Math.max(maxLsn, u.lastLsn);
       report.segmentErrors.push({ file: u.name, error: 'not in the manifest and could not be adopted; left in place', firstLsn: u.firstLsn, lastLsn: u.lastLsn, events: 0 });
     }
+    const segmentsStarted = performance.now();
+    // The index columns are added straight from the Arrow buffers (see indexColumns.ts), into
+    // columns sized up front for every listed event and the WAL's.
+    const expected = this.index.count + this.manifest.segments.reduce((sum, s) => sum + s.events, walEvents.length);
+    this.index.reserve(expected);
+    this.index.reserveIds(expected);
+    const interners = indexInterners(this.index);
     for (const info of this.manifest.segments) {
       try {
-        const { table } = await this.reader.readColumns(info.file, ['sequence', 'id', 'event_type', 'entity_id', 'tenant_id', 'timestamp', 'version'], info.crc32c);
-        const col = (name: string) => table.getChild(name)!;
-        const [seq, id, type, entity, tenant, ts, version] = [col('sequence'), col('id'), col('event_type'), col('entity_id'), col('tenant_id'), col('timestamp'), col('version')];
+        const { table } = await this.reader.readColumns(info.file, [...INDEX_COLUMNS], info.crc32c);
+        const batches = indexColumnsOf(table);
         const segment = this.registerSegment(info.file, this.index.count, table.numRows);
-        for (let row = 0; row < table.numRows; row++) {
-          this.index.add(
-            {
-              id: id.get(row) as string,
-              eventType: type.get(row) as string,
-              entityId: entity.get(row) as string,
-              tenantId: tenant.get(row) as string,
-              timestampUs: timestampMicrosAt(ts, row),
-              version: Number(version.get(row)),
-            },
-            segment,
-            row,
-          );
-          maxLsn = Math.max(maxLsn, Number(seq.get(row)));
-        }
+        maxLsn = Math.max(maxLsn, addSegmentRows(this.index, batches, segment, interners));
         this.lastTimestampUs = Math.max(this.lastTimestampUs, info.maxTimestampUs);
         report.segmentsLoaded++;
         report.eventsFromSegments += table.numRows;
@@ -1056,7 +1057,9 @@ export class EventStore {
       }
     }
     maxLsn = Math.max(this.manifest.flushedLsn, maxLsn);
+    report.segmentsMs = Math.round(performance.now() - segmentsStarted);
 
+    const walIndexStarted = performance.now();
     for (let i = 0; i < walEvents.length; i++) {
       const e = walEvents[i]!;
       if (e.lsn <= maxLsn) {
@@ -1073,6 +1076,7 @@ export class EventStore {
     }
     this.bufferStart = this.index.count - this.buffer.length;
     this.nextLsn = maxLsn + 1;
+    report.walMs = Math.round(walReadMs + performance.now() - walIndexStarted);
   }
 }
 
