@@ -539,6 +539,30 @@ describe('EventStore appends', () => {
   });
 });
 
+describe('EventStore segment cache contents', () => {
+  it('caches only the columns the index does not hold: long entity ids and types cost no cache bytes', async () => {
+    const dir = await freshDir();
+    const store = await open(dir, { rowGroupSize: 32 });
+    // Entity ids, types and tenants of 2 KB each (the index holds them), tiny payloads.
+    const long = (tag: string, i: number): string => `${tag}-${i % 3}-`.padEnd(2000, 'x');
+    const written = await store.append(
+      Array.from({ length: 256 }, (_, i) => ev(long('entity', i), i, { eventType: long('type', i), tenantId: long('tenant', i), metadataJson: i % 2 ? null : '{"m":"ü"}' })),
+    );
+    await closeStore(store, true);
+
+    const reopened = await open(dir);
+    expect(await readAll(reopened)).toEqual(written);
+    const cached = reopened.stats().segmentCacheBytes;
+    // 8 row groups of 32 rows: ids, LSNs, versions, payloads, metadata and a fixed overhead only.
+    expect(cached).toBeGreaterThan(0);
+    expect(cached).toBeLessThan(8 * (2048 + 32 * 100));
+    // Row groups taken from the cache give the same events again, also in another order.
+    const scattered = written.map((_, i) => (i * 37) % written.length);
+    expect(await reopened.readPositions(scattered)).toEqual(scattered.map((p) => written[p]));
+    expect(reopened.stats().segmentCacheBytes).toBe(cached);
+  });
+});
+
 describe('EventStore concurrent segment reads', () => {
   it('serves concurrent reads over more segments than it keeps open (a closed file is never freed under a read)', async () => {
     const dir = await freshDir();

@@ -416,7 +416,7 @@ export class EventStore {
   /** Full events at the given index positions, in the order asked. */
   async readPositions(positions: ArrayLike<number>): Promise<StoredEvent[]> {
     const out = new Array<StoredEvent>(positions.length);
-    let bySegment: Map<number, { slots: number[]; rows: number[] }> | undefined;
+    let bySegment: Map<number, { slots: number[]; rows: number[]; positions: number[] }> | undefined;
     for (let i = 0; i < positions.length; i++) {
       const pos = positions[i]!;
       const segment = this.index.segmentOf[pos]!;
@@ -426,19 +426,20 @@ export class EventStore {
         bySegment ??= new Map();
         let group = bySegment.get(segment);
         if (!group) {
-          bySegment.set(segment, (group = { slots: [], rows: [] }));
+          bySegment.set(segment, (group = { slots: [], rows: [], positions: [] }));
           // Taken in the same tick the location was read: a compaction cannot delete the file
           // under this read (it waits for the count to drop to 0).
           this.segmentReaders[segment]!++;
         }
         group.slots.push(i);
         group.rows.push(this.index.rowOf[pos]!);
+        group.positions.push(pos);
       }
     }
     if (bySegment) {
       try {
         for (const [segment, group] of bySegment) {
-          const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows);
+          const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows, { index: this.index, positions: group.positions });
           for (let k = 0; k < events.length; k++) out[group.slots[k]!] = events[k]!;
         }
       } finally {

@@ -57,7 +57,7 @@ export function indexColumnsOf(table: arrow.Table): IndexBatch[] {
     const int64 = (name: string): Int32Array => {
       const data = child(name);
       if (!arrow.DataType.isInt(data.type) || data.type.bitWidth !== 64) throw new Error(`column '${name}' is ${String(data.type)}, not Int64`);
-      return pairs(data);
+      return int64Words(data);
     };
     const utf8 = (name: string): Utf8Part => {
       const data = child(name);
@@ -74,7 +74,7 @@ export function indexColumnsOf(table: arrow.Table): IndexBatch[] {
       eventType: utf8('event_type'),
       entityId: utf8('entity_id'),
       tenantId: utf8('tenant_id'),
-      timestamp: pairs(ts),
+      timestamp: int64Words(ts),
       timestampPerUnit: unit === arrow.TimeUnit.SECOND ? 1_000_000 : unit === arrow.TimeUnit.MILLISECOND ? 1000 : unit === arrow.TimeUnit.MICROSECOND ? 1 : 0,
       version: int64('version'),
     });
@@ -83,12 +83,13 @@ export function indexColumnsOf(table: arrow.Table): IndexBatch[] {
 }
 
 /** An Int64-wide column's values as 32-bit words (little-endian: low word first). */
-function pairs(data: arrow.Data): Int32Array {
+export function int64Words(data: arrow.Data): Int32Array {
   const values = data.values as unknown as BigInt64Array;
   return new Int32Array(values.buffer, values.byteOffset + data.offset * 8, data.length * 2);
 }
 
-function int64At(words: Int32Array, row: number): number {
+/** Value `row` of an Int64 column's words (exact up to 2^53). */
+export function int64At(words: Int32Array, row: number): number {
   return words[2 * row + 1]! * TWO_32 + (words[2 * row]! >>> 0);
 }
 
