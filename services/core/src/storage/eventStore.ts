@@ -8,9 +8,10 @@ import { EventIndex, IN_BUFFER } from './index/eventIndex';
 import { ensureCapacity } from './index/growable';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
-import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners } from './segments/indexColumns';
+import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners, type IndexInterners } from './segments/indexColumns';
+import { addSidecarRows, decodeSidecar, encodeSidecar, readSidecarFile, SIDECAR_SUFFIX, SIDECAR_TEMP_SUFFIX, SidecarRows, writeSidecarFile } from './segments/indexSidecar';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
-import { SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
+import { decodeColumns, SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
 import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
@@ -123,8 +124,10 @@ export interface RecoveryReport {
   /** Segment files missing from the manifest whose events were nowhere else: put back in it. */
   orphanFilesAdopted: string[];
   durationMs: number;
-  /** Of `durationMs`: reading the listed segments' index columns and indexing them. */
+  /** Of `durationMs`: reading the listed segments' index columns (or sidecars) and indexing them. */
   segmentsMs: number;
+  /** Segments indexed from their index sidecar instead of their Parquet columns. */
+  segmentsFromSidecar: number;
   /** Of `durationMs`: reading and decoding the WAL, and indexing its unflushed events. */
   walMs: number;
 }
@@ -252,6 +255,7 @@ export class EventStore {
       orphanFilesAdopted: [],
       durationMs: 0,
       segmentsMs: 0,
+      segmentsFromSidecar: 0,
       walMs: 0,
     };
     let store: EventStore | undefined;
@@ -738,6 +742,7 @@ export class EventStore {
     const file = this.segmentFiles[segment]!;
     this.segmentByFile.delete(file);
     this.reader.forget(file);
+    await this.fs.unlink(path.join(this.segmentsDir, file + SIDECAR_SUFFIX)).catch(() => undefined);
     try {
       await this.fs.unlink(path.join(this.segmentsDir, file));
     } catch (err) {
@@ -923,6 +928,34 @@ export class EventStore {
     }
   }
 
+  /**
+   * Index one listed segment. Its file is read and checked against the manifest's CRC-32C
+   * either way; its index columns come from its sidecar when that is valid for exactly this
+   * file, else from the Parquet (and the sidecar is written for the next start).
+   */
+  private async indexSegment(info: SegmentInfo, interners: IndexInterners, report: RecoveryReport): Promise<{ rows: number; maxLsn: number }> {
+    const { bytes, crc32c } = await this.reader.readChecked(info.file, info.crc32c);
+    const stored = await readSidecarFile(this.segmentsDir, info.file).catch(() => undefined);
+    const sidecar = stored && decodeSidecar(stored, crc32c);
+    if (sidecar && typeof sidecar !== 'string') {
+      const segment = this.registerSegment(info.file, this.index.count, sidecar.rows);
+      report.segmentsFromSidecar++;
+      return { rows: sidecar.rows, maxLsn: addSidecarRows(this.index, sidecar, segment) };
+    }
+    if (typeof sidecar === 'string') this.log.warn({ file: info.file, reason: sidecar }, 'index sidecar ignored; the index is rebuilt from the segment');
+    const table = await decodeColumns(bytes, [...INDEX_COLUMNS]);
+    const batches = indexColumnsOf(table);
+    const segment = this.registerSegment(info.file, this.index.count, table.numRows);
+    const rows = new SidecarRows(table.numRows);
+    const maxLsn = addSegmentRows(this.index, batches, segment, interners, rows);
+    try {
+      await writeSidecarFile(this.segmentsDir, info.file, encodeSidecar(this.index, rows, crc32c, maxLsn));
+    } catch (err) {
+      this.log.warn({ err, file: info.file }, 'could not write an index sidecar; the next start reads the segment again');
+    }
+    return { rows: table.numRows, maxLsn };
+  }
+
   private async recover(report: RecoveryReport): Promise<void> {
     const listed = this.manifest.segments;
     const known = new Set(listed.map((s) => s.file));
@@ -932,7 +965,8 @@ export class EventStore {
     // covers (a compaction that died before its swap, or old files it had not deleted yet), are
     // leftovers: removed. The others are decided once the WAL has been read (below).
     const unlisted: Array<{ name: string; firstLsn: number; lastLsn: number; generation: number }> = [];
-    for (const name of await this.fs.readdir(this.segmentsDir)) {
+    const names = await this.fs.readdir(this.segmentsDir);
+    for (const name of names) {
       if (name === MANIFEST_FILE || known.has(name)) continue;
       if (!name.endsWith('.parquet') && !name.endsWith('.tmp')) continue;
       const range = name.endsWith('.parquet') ? parseSegmentFileName(name) : undefined;
@@ -1026,6 +1060,13 @@ export class EventStore {
       this.log.warn({ files: report.orphanFilesAdopted }, 'segment files missing from the manifest were adopted back into it');
     }
 
+    // Index sidecars of segments no longer listed, and half-written ones: removed (a cache).
+    const listedFiles = new Set(this.manifest.segments.map((s) => s.file));
+    for (const name of names) {
+      const stale = name.endsWith(SIDECAR_TEMP_SUFFIX) || (name.endsWith(SIDECAR_SUFFIX) && !listedFiles.has(name.slice(0, -SIDECAR_SUFFIX.length)));
+      if (stale) await this.fs.unlink(path.join(this.segmentsDir, name)).catch(() => undefined);
+    }
+
     let maxLsn = 0;
     for (const u of lostSegments) {
       // Left in place and reported; its LSNs stay used.
@@ -1041,13 +1082,11 @@ export class EventStore {
     const interners = indexInterners(this.index);
     for (const info of this.manifest.segments) {
       try {
-        const { table } = await this.reader.readColumns(info.file, [...INDEX_COLUMNS], info.crc32c);
-        const batches = indexColumnsOf(table);
-        const segment = this.registerSegment(info.file, this.index.count, table.numRows);
-        maxLsn = Math.max(maxLsn, addSegmentRows(this.index, batches, segment, interners));
+        const indexed = await this.indexSegment(info, interners, report);
+        maxLsn = Math.max(maxLsn, indexed.maxLsn);
         this.lastTimestampUs = Math.max(this.lastTimestampUs, info.maxTimestampUs);
         report.segmentsLoaded++;
-        report.eventsFromSegments += table.numRows;
+        report.eventsFromSegments += indexed.rows;
       } catch (err) {
         // The segment stays in the manifest (so it is never deleted as an orphan, and an operator
         // can repair or restore it) but is not registered: its events are not served and

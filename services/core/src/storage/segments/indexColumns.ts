@@ -2,6 +2,7 @@ import * as arrow from 'apache-arrow';
 import { ByteInterner } from '../index/byteInterner';
 import type { EventIndex } from '../index/eventIndex';
 import { uuidKeyOfUtf8 } from '../index/idTable';
+import type { SidecarRows } from './indexSidecar';
 
 /** The columns of a segment the index is rebuilt from at start-up (no payloads). */
 export const INDEX_COLUMNS = ['sequence', 'id', 'event_type', 'entity_id', 'tenant_id', 'timestamp', 'version'] as const;
@@ -97,9 +98,10 @@ export function int64At(words: Int32Array, row: number): number {
  * Add every row of a segment's index columns to the index, at segment number `segment`, rows
  * numbered from 0 in file order. Values are taken straight from the Arrow buffers: strings are
  * interned from their bytes, ids keyed from their bytes (they were checked when first stored).
- * Returns the highest LSN (0 for an empty segment).
+ * Returns the highest LSN (0 for an empty segment). With `sidecar`, each row's index values are
+ * also put there (for the segment's index sidecar).
  */
-export function addSegmentRows(index: EventIndex, batches: IndexBatch[], segment: number, interners: IndexInterners): number {
+export function addSegmentRows(index: EventIndex, batches: IndexBatch[], segment: number, interners: IndexInterners, sidecar?: SidecarRows): number {
   const key = new Uint32Array(2);
   let maxLsn = 0;
   let row = 0;
@@ -111,9 +113,23 @@ export function addSegmentRows(index: EventIndex, batches: IndexBatch[], segment
       const tenant = interners.tenants.intern(tenantId.bytes, tenantId.offsets[i]!, tenantId.offsets[i + 1]!);
       const raw = int64At(b.timestamp, i);
       const timestampUs = b.timestampPerUnit === 0 ? nanosToMicros(b.timestamp, i) : raw * b.timestampPerUnit;
-      const pos = index.addInterned(entity, type, tenant, timestampUs, int64At(b.version, i), segment, row);
+      const version = int64At(b.version, i);
+      const pos = index.addInterned(entity, type, tenant, timestampUs, version, segment, row);
       const idAt = id.offsets[i]!;
-      if (id.offsets[i + 1]! - idAt === 36 && uuidKeyOfUtf8(id.bytes, idAt, key)) index.addIdKey(key[0]!, key[1]!, pos);
+      const hasId = id.offsets[i + 1]! - idAt === 36 && uuidKeyOfUtf8(id.bytes, idAt, key);
+      if (hasId) index.addIdKey(key[0]!, key[1]!, pos);
+      if (sidecar) {
+        sidecar.timestampUs[row] = timestampUs;
+        sidecar.version[row] = version;
+        sidecar.entity[row] = entity;
+        sidecar.type[row] = type;
+        sidecar.tenant[row] = tenant;
+        if (hasId) {
+          sidecar.hasId[row] = 1;
+          sidecar.idHi[row] = key[0]!;
+          sidecar.idLo[row] = key[1]!;
+        }
+      }
       const lsn = int64At(b.sequence, i);
       if (lsn > maxLsn) maxLsn = lsn;
     }

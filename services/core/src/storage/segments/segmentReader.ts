@@ -160,20 +160,18 @@ export class SegmentReader {
    * `expectedCrc32c`, a file whose CRC-32C differs is refused (damaged on disk).
    */
   async readColumns(file: string, columns: string[], expectedCrc32c?: number): Promise<{ table: arrow.Table; bytes: number; crc32c: number }> {
+    const { bytes, crc32c } = await this.readChecked(file, expectedCrc32c);
+    return { table: await decodeColumns(bytes, columns), bytes: bytes.length, crc32c };
+  }
+
+  /** The bytes of a segment file and their CRC-32C; with `expectedCrc32c`, refused when it differs (damaged on disk). */
+  async readChecked(file: string, expectedCrc32c?: number): Promise<{ bytes: Buffer; crc32c: number }> {
     const bytes = await fs.promises.readFile(path.join(this.opts.dir, file));
     const crc = crc32c(bytes);
     if (expectedCrc32c !== undefined && crc !== expectedCrc32c) {
       throw new Error(`checksum mismatch: the file's CRC-32C is ${crc}, the manifest says ${expectedCrc32c} (damaged on disk)`);
     }
-    // The file reader, not `readParquet`: only it decodes just the columns asked for (the
-    // payloads are most of a segment's bytes).
-    const pf = await parquet.ParquetFile.fromFile(new Blob([bytes]));
-    try {
-      const table = await pf.read({ columns });
-      return { table: arrow.tableFromIPC(table.intoIPCStream()), bytes: bytes.length, crc32c: crc };
-    } finally {
-      pf.free();
-    }
+    return { bytes, crc32c: crc };
   }
 
   /** Forget a segment (it was replaced by compaction or is being deleted). */
@@ -332,6 +330,18 @@ function compactRowGroup(key: string, table: arrow.Table): CachedRowGroup {
 function stringAt(column: StringColumn, row: number): string | null {
   if (column.valid && (column.valid[row >> 3]! & (1 << (row & 7))) === 0) return null;
   return column.bytes.toString('utf8', column.offsets[row]!, column.offsets[row + 1]!);
+}
+
+/** Selected columns of a whole segment file held in memory. */
+export async function decodeColumns(bytes: Uint8Array, columns: string[]): Promise<arrow.Table> {
+  // The file reader, not `readParquet`: only it decodes just the columns asked for (the
+  // payloads are most of a segment's bytes).
+  const pf = await parquet.ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    return arrow.tableFromIPC((await pf.read({ columns })).intoIPCStream());
+  } finally {
+    pf.free();
+  }
 }
 
 function freeEntry(entry: OpenEntry): void {
