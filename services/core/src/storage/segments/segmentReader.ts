@@ -51,7 +51,8 @@ interface StringColumn {
  * a row is read. `bytes` is what it holds (its buffers plus a fixed overhead).
  */
 interface CachedRowGroup {
-  key: string;
+  file: string;
+  group: number;
   lsn: Float64Array;
   version: Float64Array;
   id: StringColumn;
@@ -99,7 +100,11 @@ export class SegmentReader {
     return this.cachedBytes;
   }
 
-  /** Events at the given rows of a segment file, in the order asked. */
+  /**
+   * Events at the given rows of a segment file, in the order asked. Event type, entity, tenant
+   * and timestamp are taken from the index at `indexed.positions` (the same values the segment
+   * holds); the rest from the segment's cached row groups.
+   */
   async readRows(file: string, rows: ArrayLike<number>, indexed: IndexedRows): Promise<StoredEvent[]> {
     const entry = this.acquire(file);
     try {
@@ -244,7 +249,7 @@ export class SegmentReader {
       this.observer.onCacheMiss?.();
       loading = (async () => {
         const table = arrow.tableFromIPC((await segment.file.read({ rowGroups: [group], columns: READ_COLUMNS })).intoIPCStream());
-        const decoded = compactRowGroup(key, table);
+        const decoded = compactRowGroup(file, group, table);
         let groups = this.cache.get(file);
         if (!groups) this.cache.set(file, (groups = new Map()));
         groups.set(group, decoded);
@@ -262,16 +267,14 @@ export class SegmentReader {
   private evict(cached: CachedRowGroup): void {
     if (!this.lru.delete(cached)) return;
     this.cachedBytes -= cached.bytes;
-    const hash = cached.key.lastIndexOf('#');
-    const file = cached.key.slice(0, hash);
-    const groups = this.cache.get(file);
-    groups?.delete(Number(cached.key.slice(hash + 1)));
-    if (groups?.size === 0) this.cache.delete(file);
+    const groups = this.cache.get(cached.file);
+    groups?.delete(cached.group);
+    if (groups?.size === 0) this.cache.delete(cached.file);
   }
 }
 
 /** The read columns of a decoded row group in compact form (see `CachedRowGroup`). */
-function compactRowGroup(key: string, table: arrow.Table): CachedRowGroup {
+function compactRowGroup(file: string, group: number, table: arrow.Table): CachedRowGroup {
   const n = table.numRows;
   const column = (name: string): readonly arrow.Data[] => {
     const vector = table.getChild(name);
@@ -324,7 +327,7 @@ function compactRowGroup(key: string, table: arrow.Table): CachedRowGroup {
   const metadata = strings('metadata', true);
   let bytes = ROW_GROUP_OVERHEAD_BYTES + lsn.byteLength + version.byteLength;
   for (const c of [id, payload, metadata]) bytes += c.offsets.byteLength + c.bytes.length + (c.valid?.byteLength ?? 0);
-  return { key, lsn, version, id, payload, metadata, bytes };
+  return { file, group, lsn, version, id, payload, metadata, bytes };
 }
 
 function stringAt(column: StringColumn, row: number): string | null {
