@@ -386,6 +386,30 @@ describe('EventStore close', () => {
     return out;
   }
 
+  it('keeps at most maxOpenSegments segment files open while reading many segments', async () => {
+    if (process.platform !== 'linux') return;
+    const dir = await freshDir();
+    const store = await open(dir);
+    const written: StoredEvent[] = [];
+    for (let s = 0; s < 6; s++) {
+      written.push(...(await store.append(variedEvents(40, `s${s}`))));
+      await store.flush();
+    }
+    await closeStore(store, false);
+    const reopened = await open(dir, { maxOpenSegments: 2, segmentCacheBytes: 0 });
+    const segmentFds = async (): Promise<string[]> => (await openFilesUnder(dir)).filter((f) => f.endsWith('.parquet'));
+    // Every segment, back and forth, one read each: opened, and closed again beyond the bound.
+    for (const s of [0, 5, 1, 4, 2, 3, 0, 5]) {
+      const positions = [s * 40, s * 40 + 39];
+      expect(await reopened.readPositions(positions)).toEqual(positions.map((p) => written[p]));
+      // A file dropped from the open set is closed asynchronously: give it a moment.
+      for (let wait = 0; wait < 100 && (await segmentFds()).length > 2; wait++) await new Promise((r) => setTimeout(r, 10));
+      expect((await segmentFds()).length).toBeLessThanOrEqual(2);
+    }
+    await closeStore(reopened, false);
+    expect(await openFilesUnder(dir)).toEqual([]);
+  });
+
   it('flushes the whole buffer, however many flush chunks it takes, and leaves no WAL to replay', async () => {
     const dir = await freshDir();
     const store = await open(dir, { flushMaxEvents: 100 });

@@ -806,7 +806,7 @@ export class EventStore {
     await this.wal.close();
     await this.writerPool.close();
     await this.compactionPool.close();
-    this.reader.close();
+    await this.reader.close();
   }
 
   private commit(events: StoredEvent[], idBytes: Uint8Array): void {

@@ -22,6 +22,7 @@ export interface SegmentReaderObserver {
 
 interface OpenSegment {
   file: parquet.ParquetFile;
+  ranges: FileRanges;
   /** rowStarts[i] is the first row of row group i; the last element is the row count. */
   rowStarts: number[];
 }
@@ -89,6 +90,8 @@ export class SegmentReader {
   private readonly cache = new Map<string, Map<number, CachedRowGroup>>();
   private readonly lru = new Set<CachedRowGroup>();
   private readonly loading = new Map<string, Promise<CachedRowGroup>>();
+  /** Files being closed. */
+  private readonly closing = new Set<Promise<void>>();
   private cachedBytes = 0;
 
   constructor(opts: SegmentReaderOptions, observer: SegmentReaderObserver = {}) {
@@ -187,8 +190,10 @@ export class SegmentReader {
     if (groups) for (const cached of [...groups.values()]) this.evict(cached);
   }
 
-  close(): void {
+  /** Forget every segment; resolves once the files no read uses any more are closed. */
+  async close(): Promise<void> {
     for (const file of [...this.open.keys()]) this.forget(file);
+    await Promise.all(this.closing);
   }
 
   /** The open entry of `file` (opening it if needed), counted as used until `release`. */
@@ -200,11 +205,16 @@ export class SegmentReader {
       this.open.set(file, entry);
     } else {
       const segment = (async () => {
-        const blob = await fs.openAsBlob(path.join(this.opts.dir, file));
-        const pf = await parquet.ParquetFile.fromFile(blob);
-        const rowStarts = [0];
-        for (const rg of pf.metadata().rowGroups()) rowStarts.push(rowStarts[rowStarts.length - 1]! + rg.numRows());
-        return { file: pf, rowStarts };
+        const ranges = await FileRanges.open(path.join(this.opts.dir, file));
+        try {
+          const pf = await parquet.ParquetFile.fromFile(ranges as unknown as Blob);
+          const rowStarts = [0];
+          for (const rg of pf.metadata().rowGroups()) rowStarts.push(rowStarts[rowStarts.length - 1]! + rg.numRows());
+          return { file: pf, ranges, rowStarts };
+        } catch (err) {
+          await ranges.close();
+          throw err;
+        }
       })();
       const created: OpenEntry = { segment, users: 0, dropped: false };
       segment.catch(() => {
@@ -223,7 +233,7 @@ export class SegmentReader {
 
   private release(entry: OpenEntry): void {
     entry.users--;
-    if (entry.dropped && entry.users === 0) freeEntry(entry);
+    if (entry.dropped && entry.users === 0) this.free(entry);
   }
 
   /** Remove a file from the open set; its handle is freed as soon as no read uses it. */
@@ -231,7 +241,14 @@ export class SegmentReader {
     if (this.open.get(file) === entry) this.open.delete(file);
     if (entry.dropped) return;
     entry.dropped = true;
-    if (entry.users === 0) freeEntry(entry);
+    if (entry.users === 0) this.free(entry);
+  }
+
+  /** Free a dropped entry's reader and close its file (tracked until done, for `close`). */
+  private free(entry: OpenEntry): void {
+    const done = freeEntry(entry);
+    this.closing.add(done);
+    void done.finally(() => this.closing.delete(done));
   }
 
   /** A cached row group (marked most recently used), or the promise of its decoding. */
@@ -312,7 +329,7 @@ function compactRowGroup(file: string, group: number, table: arrow.Table): Cache
       bytes.set((data.values as Uint8Array).subarray(from, to), at);
       for (let i = 0; i < data.length; i++) {
         offsets[row] = at + data.valueOffsets[data.offset + i]! - from;
-        if (valid && data.getValid(i)) valid[row >> 3]! |= 1 << (row & 7);
+        if (valid && (data.nullCount === 0 || isSet(data.nullBitmap, data.offset + i))) valid[row >> 3]! |= 1 << (row & 7);
         row++;
       }
       at += to - from;
@@ -328,6 +345,10 @@ function compactRowGroup(file: string, group: number, table: arrow.Table): Cache
   let bytes = ROW_GROUP_OVERHEAD_BYTES + lsn.byteLength + version.byteLength;
   for (const c of [id, payload, metadata]) bytes += c.offsets.byteLength + c.bytes.length + (c.valid?.byteLength ?? 0);
   return { file, group, lsn, version, id, payload, metadata, bytes };
+}
+
+function isSet(bitmap: Uint8Array, bit: number): boolean {
+  return (bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0;
 }
 
 function stringAt(column: StringColumn, row: number): string | null {
@@ -347,8 +368,57 @@ export async function decodeColumns(bytes: Uint8Array, columns: string[]): Promi
   }
 }
 
-function freeEntry(entry: OpenEntry): void {
-  void entry.segment.then((s) => s.file.free()).catch(() => undefined);
+function freeEntry(entry: OpenEntry): Promise<void> {
+  return entry.segment
+    .then(async (s) => {
+      s.file.free();
+      await s.ranges.close();
+    })
+    .catch(() => undefined);
+}
+
+/**
+ * What the Parquet file reader reads a segment through: the part of the Blob interface it uses
+ * (`size`, `slice(start, end).arrayBuffer()`), as positioned reads of one open file descriptor.
+ * A Blob from `fs.openAsBlob` reads each slice through a stream of small chunks, which was most
+ * of the time of a row-group read.
+ */
+class FileRanges {
+  private constructor(
+    private readonly handle: fs.promises.FileHandle,
+    readonly size: number,
+  ) {}
+
+  static async open(file: string): Promise<FileRanges> {
+    const handle = await fs.promises.open(file, 'r');
+    try {
+      return new FileRanges(handle, (await handle.stat()).size);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  slice(start = 0, end = this.size): { arrayBuffer(): Promise<ArrayBuffer> } {
+    const from = Math.max(0, Math.min(start, this.size));
+    const length = Math.max(0, Math.min(end, this.size) - from);
+    return {
+      arrayBuffer: async () => {
+        const buf = Buffer.allocUnsafeSlow(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await this.handle.read(buf, done, length - done, from + done);
+          if (bytesRead === 0) throw new Error(`segment file shorter than its ${this.size} bytes`);
+          done += bytesRead;
+        }
+        return buf.buffer as ArrayBuffer;
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
 }
 
 function findGroup(rowStarts: number[], row: number): number {
