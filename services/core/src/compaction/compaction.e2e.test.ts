@@ -13,6 +13,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { isApiError, type AllSourceClient, type Event, type IngestEventRequest } from '@allsource/client';
 import { spawnCore, useSpawnedCores, type CoreChild } from '../testing/childCore';
 import { sleep } from '../testing/wait';
+import { SIDECAR_SUFFIX } from '../storage/segments/indexSidecar';
 
 const ENV = { FLUSH_MAX_EVENTS: '40', FLUSH_MAX_AGE_MS: '200', COMPACTION_INTERVAL_MS: '50', ROW_GROUP_SIZE: '16' };
 const ENTITIES = Array.from({ length: 8 }, (_, i) => `cmp-${i}`);
@@ -89,12 +90,18 @@ async function verify(client: AllSourceClient): Promise<void> {
   expect({ problems: problems.length, first: problems.slice(0, 20) }).toEqual({ problems: 0, first: [] });
 }
 
-/** The segment files on disk are exactly those of the manifest (recovery removed the orphans). */
+/**
+ * The segment files on disk are exactly those of the manifest (recovery removed the orphans),
+ * and every index sidecar left is one of a listed segment (no half-written one).
+ */
 async function expectNoOrphans(): Promise<void> {
   const dir = path.join(tmp.path, 'segments');
   const manifest = JSON.parse(await readFile(path.join(dir, 'manifest.json'), 'utf8')) as { segments: Array<{ file: string }> };
-  const onDisk = (await readdir(dir)).filter((f) => f !== 'manifest.json').sort();
-  expect(onDisk).toEqual(manifest.segments.map((s) => s.file).sort());
+  const listed = manifest.segments.map((s) => s.file).sort();
+  const files = (await readdir(dir)).filter((f) => f !== 'manifest.json');
+  const sidecars = files.filter((f) => f.includes('.idx'));
+  expect(files.filter((f) => !f.includes('.idx')).sort()).toEqual(listed);
+  for (const sidecar of sidecars) expect(listed.map((f) => f + SIDECAR_SUFFIX)).toContain(sidecar);
 }
 
 describe('compaction under kill -9', () => {

@@ -6,13 +6,31 @@ let lastFormatted = '';
 
 export function formatTimestamp(us: number): string {
   if (us === lastFormattedUs) return lastFormatted;
-  const ms = Math.floor(us / 1000);
-  const micros = us - ms * 1000;
-  const iso = new Date(ms).toISOString(); // YYYY-MM-DDTHH:mm:ss.sssZ
-  lastFormatted = `${iso.slice(0, 23)}${String(micros).padStart(3, '0')}Z`;
+  const second = Math.floor(us / 1_000_000);
+  const slot = second & (SECOND_SLOTS - 1);
+  let prefix = secondPrefix[slot];
+  if (secondOf[slot] !== second || prefix === undefined) {
+    const iso = new Date(second * 1000).toISOString(); // YYYY-MM-DDTHH:mm:ss.000Z
+    prefix = iso.slice(0, iso.length - 4);
+    secondPrefix[slot] = prefix;
+    secondOf[slot] = second;
+  }
+  const fraction = us - second * 1_000_000;
+  const ms = Math.floor(fraction / 1000);
+  lastFormatted = `${prefix}${DIGITS3[ms]}${DIGITS3[fraction - ms * 1000]}Z`;
   lastFormattedUs = us;
   return lastFormatted;
 }
+
+/**
+ * Every event of a response is formatted, and events close in time share their second: the
+ * `YYYY-MM-DDTHH:mm:ss.` text of recent seconds is kept (a direct-mapped table of 64 seconds),
+ * so most calls build no Date and no ISO string.
+ */
+const SECOND_SLOTS = 64;
+const secondOf = new Float64Array(SECOND_SLOTS).fill(Number.NaN);
+const secondPrefix: Array<string | undefined> = new Array(SECOND_SLOTS).fill(undefined);
+const DIGITS3 = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/;
 

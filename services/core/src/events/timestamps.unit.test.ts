@@ -37,6 +37,25 @@ describe('formatTimestamp', () => {
   });
 });
 
+describe('formatTimestamp (cached seconds)', () => {
+  /** The plain formula: a Date and its ISO text for every value. */
+  const reference = (us: number): string => {
+    const ms = Math.floor(us / 1000);
+    return `${new Date(ms).toISOString().slice(0, 23)}${String(us - ms * 1000).padStart(3, '0')}Z`;
+  };
+
+  it('agrees with the plain formula for values in the same, nearby and far apart seconds, in any order', () => {
+    const base = utcUs(Date.UTC(2026, 10, 27, 16, 0, 0));
+    const values: number[] = [];
+    for (let i = 0; i < 5000; i++) values.push(base + Math.floor(Math.random() * 300_000_000)); // 5 minutes
+    for (let i = 0; i < 2000; i++) values.push(Math.floor(Math.random() * 4_000_000_000_000_000));
+    // Seconds 64 apart share a slot of the table; both must come out right.
+    for (let k = 0; k < 200; k++) values.push(base + (k % 2) * 64_000_000 + k);
+    values.push(-1, -999_999, -1_000_000, -1_000_001, 0, 999_999, 1_000_000);
+    for (const us of values) expect(formatTimestamp(us)).toBe(reference(us));
+  });
+});
+
 describe('parseTimestamp', () => {
   const noon = utcUs(Date.UTC(2024, 2, 15, 12, 30, 45));
 

@@ -63,6 +63,25 @@ async function readAll(store: EventStore): Promise<StoredEvent[]> {
   return store.readPositions(positions);
 }
 
+/** Everything the index holds, as plain data. */
+function snapshotIndex(store: EventStore): Record<string, unknown> & { segmentOf: number[]; rowOf: number[] } {
+  const ix = store.index;
+  const n = ix.count;
+  const col = (a: ArrayLike<number> & { subarray(a: number, b: number): ArrayLike<number> }): number[] => Array.from(a.subarray(0, n));
+  return {
+    count: n,
+    timestampUs: col(ix.timestampUs),
+    entities: ix.entities.values.map((e) => [e, Array.from(ix.positionsOfEntity(e)!.data.subarray(0, ix.versionOf(e))), ix.lastVersionOf(e)]),
+    types: ix.types.values.map((t) => [t, ix.positionsOfType(t)!.length]),
+    tenants: [...ix.tenants.values],
+    entityOf: col(ix.entityOf),
+    typeOf: col(ix.typeOf),
+    tenantOf: col(ix.tenantOf),
+    segmentOf: col(ix.segmentOf),
+    rowOf: col(ix.rowOf),
+  };
+}
+
 const byLsn = (events: StoredEvent[]): StoredEvent[] => [...events].sort((a, b) => a.lsn - b.lsn);
 
 async function walFiles(dataDir: string): Promise<string[]> {
@@ -155,6 +174,39 @@ describe('EventStore recovery', () => {
     const all = await readAll(reopened);
     expect(all).toEqual([...first, ...second, ...tail]);
     expectContiguousVersions(all);
+  });
+
+  it('rebuilds from segments (read column by column) exactly the index it had before the restart', async () => {
+    const dir = await freshDir();
+    const store = await open(dir);
+    // Several segments of several row groups; entity ids and tenants with non-ASCII text,
+    // entities spread over every segment, then a WAL tail.
+    const weird = (n: number, prefix: string): NewEvent[] =>
+      variedEvents(n, prefix).map((e, i) => (i % 3 === 0 ? { ...e, entityId: `${e.entityId}-ünï✓🎉`, tenantId: i % 2 ? 'tënant-ß' : e.tenantId } : e));
+    const stored: StoredEvent[] = [];
+    for (let s = 0; s < 4; s++) {
+      stored.push(...(await store.append(weird(150, 'x'))));
+      await store.flush();
+    }
+    stored.push(...(await appendEach(store, weird(20, 'x'))));
+    const before = snapshotIndex(store);
+    await closeStore(store, false);
+    expect((await parquetFiles(dir)).length).toBe(4);
+
+    const reopened = await open(dir);
+    expect(reopened.recovery).toMatchObject({ segmentsLoaded: 4, eventsFromSegments: 600, eventsFromWal: 20, segmentErrors: [] });
+    expect(reopened.recovery.segmentsMs).toBeGreaterThanOrEqual(0);
+    expect(reopened.recovery.walMs).toBeGreaterThanOrEqual(0);
+    const after = snapshotIndex(reopened);
+    // Segment numbers and rows are where the events now live; everything else is as before.
+    expect({ ...after, segmentOf: undefined, rowOf: undefined }).toEqual({ ...before, segmentOf: undefined, rowOf: undefined });
+    expect(after.segmentOf).toEqual([...Array(600).keys()].map((p) => Math.floor(p / 150)).concat(Array(20).fill(-1)));
+    expect(after.rowOf.slice(0, 600)).toEqual([...Array(600).keys()].map((p) => p % 150));
+    for (const e of stored) expect(await reopened.getById(e.id)).toEqual(e);
+    expect(await readAll(reopened)).toEqual(stored);
+    // Versions continue where they were.
+    const [next] = await reopened.append([ev('x-1-ünï✓🎉', 1)]);
+    expect(next!.version).toBe(stored.filter((e) => e.entityId === 'x-1-ünï✓🎉').length + 1);
   });
 
   it('continues versions after a restart and honours expected versions', async () => {
@@ -334,6 +386,30 @@ describe('EventStore close', () => {
     return out;
   }
 
+  it('keeps at most maxOpenSegments segment files open while reading many segments', async () => {
+    if (process.platform !== 'linux') return;
+    const dir = await freshDir();
+    const store = await open(dir);
+    const written: StoredEvent[] = [];
+    for (let s = 0; s < 6; s++) {
+      written.push(...(await store.append(variedEvents(40, `s${s}`))));
+      await store.flush();
+    }
+    await closeStore(store, false);
+    const reopened = await open(dir, { maxOpenSegments: 2, segmentCacheBytes: 0 });
+    const segmentFds = async (): Promise<string[]> => (await openFilesUnder(dir)).filter((f) => f.endsWith('.parquet'));
+    // Every segment, back and forth, one read each: opened, and closed again beyond the bound.
+    for (const s of [0, 5, 1, 4, 2, 3, 0, 5]) {
+      const positions = [s * 40, s * 40 + 39];
+      expect(await reopened.readPositions(positions)).toEqual(positions.map((p) => written[p]));
+      // A file dropped from the open set is closed asynchronously: give it a moment.
+      for (let wait = 0; wait < 100 && (await segmentFds()).length > 2; wait++) await new Promise((r) => setTimeout(r, 10));
+      expect((await segmentFds()).length).toBeLessThanOrEqual(2);
+    }
+    await closeStore(reopened, false);
+    expect(await openFilesUnder(dir)).toEqual([]);
+  });
+
   it('flushes the whole buffer, however many flush chunks it takes, and leaves no WAL to replay', async () => {
     const dir = await freshDir();
     const store = await open(dir, { flushMaxEvents: 100 });
@@ -484,6 +560,30 @@ describe('EventStore appends', () => {
     }
     expect(maxSeen).toBeGreaterThan(0);
     for (const e of written.slice(0, 50)) expect(await reopened.getById(e.id)).toEqual(e);
+  });
+});
+
+describe('EventStore segment cache contents', () => {
+  it('caches only the columns the index does not hold: long entity ids and types cost no cache bytes', async () => {
+    const dir = await freshDir();
+    const store = await open(dir, { rowGroupSize: 32 });
+    // Entity ids, types and tenants of 2 KB each (the index holds them), tiny payloads.
+    const long = (tag: string, i: number): string => `${tag}-${i % 3}-`.padEnd(2000, 'x');
+    const written = await store.append(
+      Array.from({ length: 256 }, (_, i) => ev(long('entity', i), i, { eventType: long('type', i), tenantId: long('tenant', i), metadataJson: i % 2 ? null : '{"m":"ü"}' })),
+    );
+    await closeStore(store, true);
+
+    const reopened = await open(dir);
+    expect(await readAll(reopened)).toEqual(written);
+    const cached = reopened.stats().segmentCacheBytes;
+    // 8 row groups of 32 rows: ids, LSNs, versions, payloads, metadata and a fixed overhead only.
+    expect(cached).toBeGreaterThan(0);
+    expect(cached).toBeLessThan(8 * (2048 + 32 * 100));
+    // Row groups taken from the cache give the same events again, also in another order.
+    const scattered = written.map((_, i) => (i * 37) % written.length);
+    expect(await reopened.readPositions(scattered)).toEqual(scattered.map((p) => written[p]));
+    expect(reopened.stats().segmentCacheBytes).toBe(cached);
   });
 });
 

@@ -8,8 +8,10 @@ import { EventIndex, IN_BUFFER } from './index/eventIndex';
 import { ensureCapacity } from './index/growable';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
+import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners, type IndexInterners } from './segments/indexColumns';
+import { addSidecarRows, decodeSidecar, encodeSidecar, readSidecarFile, SIDECAR_SUFFIX, SIDECAR_TEMP_SUFFIX, SidecarRows, writeSidecarFile } from './segments/indexSidecar';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
-import { SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
+import { decodeColumns, SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
 import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
@@ -122,6 +124,12 @@ export interface RecoveryReport {
   /** Segment files missing from the manifest whose events were nowhere else: put back in it. */
   orphanFilesAdopted: string[];
   durationMs: number;
+  /** Of `durationMs`: reading the listed segments' index columns (or sidecars) and indexing them. */
+  segmentsMs: number;
+  /** Segments indexed from their index sidecar instead of their Parquet columns. */
+  segmentsFromSidecar: number;
+  /** Of `durationMs`: reading and decoding the WAL, and indexing its unflushed events. */
+  walMs: number;
 }
 
 export interface StoreStats {
@@ -246,6 +254,9 @@ export class EventStore {
       orphanFilesRemoved: [],
       orphanFilesAdopted: [],
       durationMs: 0,
+      segmentsMs: 0,
+      segmentsFromSidecar: 0,
+      walMs: 0,
     };
     let store: EventStore | undefined;
     const wal = new WriteAheadLog({
@@ -409,7 +420,7 @@ export class EventStore {
   /** Full events at the given index positions, in the order asked. */
   async readPositions(positions: ArrayLike<number>): Promise<StoredEvent[]> {
     const out = new Array<StoredEvent>(positions.length);
-    let bySegment: Map<number, { slots: number[]; rows: number[] }> | undefined;
+    let bySegment: Map<number, { slots: number[]; rows: number[]; positions: number[] }> | undefined;
     for (let i = 0; i < positions.length; i++) {
       const pos = positions[i]!;
       const segment = this.index.segmentOf[pos]!;
@@ -419,19 +430,20 @@ export class EventStore {
         bySegment ??= new Map();
         let group = bySegment.get(segment);
         if (!group) {
-          bySegment.set(segment, (group = { slots: [], rows: [] }));
+          bySegment.set(segment, (group = { slots: [], rows: [], positions: [] }));
           // Taken in the same tick the location was read: a compaction cannot delete the file
           // under this read (it waits for the count to drop to 0).
           this.segmentReaders[segment]!++;
         }
         group.slots.push(i);
         group.rows.push(this.index.rowOf[pos]!);
+        group.positions.push(pos);
       }
     }
     if (bySegment) {
       try {
         for (const [segment, group] of bySegment) {
-          const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows);
+          const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows, { index: this.index, positions: group.positions });
           for (let k = 0; k < events.length; k++) out[group.slots[k]!] = events[k]!;
         }
       } finally {
@@ -730,6 +742,7 @@ export class EventStore {
     const file = this.segmentFiles[segment]!;
     this.segmentByFile.delete(file);
     this.reader.forget(file);
+    await this.fs.unlink(path.join(this.segmentsDir, file + SIDECAR_SUFFIX)).catch(() => undefined);
     try {
       await this.fs.unlink(path.join(this.segmentsDir, file));
     } catch (err) {
@@ -793,7 +806,7 @@ export class EventStore {
     await this.wal.close();
     await this.writerPool.close();
     await this.compactionPool.close();
-    this.reader.close();
+    await this.reader.close();
   }
 
   private commit(events: StoredEvent[], idBytes: Uint8Array): void {
@@ -915,6 +928,34 @@ export class EventStore {
     }
   }
 
+  /**
+   * Index one listed segment. Its file is read and checked against the manifest's CRC-32C
+   * either way; its index columns come from its sidecar when that is valid for exactly this
+   * file, else from the Parquet (and the sidecar is written for the next start).
+   */
+  private async indexSegment(info: SegmentInfo, interners: IndexInterners, report: RecoveryReport): Promise<{ rows: number; maxLsn: number }> {
+    const { bytes, crc32c } = await this.reader.readChecked(info.file, info.crc32c);
+    const stored = await readSidecarFile(this.segmentsDir, info.file).catch(() => undefined);
+    const sidecar = stored && decodeSidecar(stored, crc32c);
+    if (sidecar && typeof sidecar !== 'string') {
+      const segment = this.registerSegment(info.file, this.index.count, sidecar.rows);
+      report.segmentsFromSidecar++;
+      return { rows: sidecar.rows, maxLsn: addSidecarRows(this.index, sidecar, segment) };
+    }
+    if (typeof sidecar === 'string') this.log.warn({ file: info.file, reason: sidecar }, 'index sidecar ignored; the index is rebuilt from the segment');
+    const table = await decodeColumns(bytes, [...INDEX_COLUMNS]);
+    const batches = indexColumnsOf(table);
+    const segment = this.registerSegment(info.file, this.index.count, table.numRows);
+    const rows = new SidecarRows(table.numRows);
+    const maxLsn = addSegmentRows(this.index, batches, segment, interners, rows);
+    try {
+      await writeSidecarFile(this.segmentsDir, info.file, encodeSidecar(this.index, rows, crc32c, maxLsn));
+    } catch (err) {
+      this.log.warn({ err, file: info.file }, 'could not write an index sidecar; the next start reads the segment again');
+    }
+    return { rows: table.numRows, maxLsn };
+  }
+
   private async recover(report: RecoveryReport): Promise<void> {
     const listed = this.manifest.segments;
     const known = new Set(listed.map((s) => s.file));
@@ -924,7 +965,8 @@ export class EventStore {
     // covers (a compaction that died before its swap, or old files it had not deleted yet), are
     // leftovers: removed. The others are decided once the WAL has been read (below).
     const unlisted: Array<{ name: string; firstLsn: number; lastLsn: number; generation: number }> = [];
-    for (const name of await this.fs.readdir(this.segmentsDir)) {
+    const names = await this.fs.readdir(this.segmentsDir);
+    for (const name of names) {
       if (name === MANIFEST_FILE || known.has(name)) continue;
       if (!name.endsWith('.parquet') && !name.endsWith('.tmp')) continue;
       const range = name.endsWith('.parquet') ? parseSegmentFileName(name) : undefined;
@@ -944,6 +986,7 @@ export class EventStore {
     const walIdOffsets: number[] = [];
     let walMin = Number.POSITIVE_INFINITY;
     let walMax = Number.NEGATIVE_INFINITY;
+    const walStarted = performance.now();
     report.walCorruptions = await this.wal.open((payload) => {
       let recordMax = -1;
       const { events, idBytes } = decodeWalPayload(payload);
@@ -962,6 +1005,7 @@ export class EventStore {
       }
       return recordMax;
     });
+    const walReadMs = performance.now() - walStarted;
 
     // An unlisted segment whose events the WAL still holds is a flush that died before its
     // manifest swap: removed (the WAL replays them). One whose events are nowhere else (a lost
@@ -1016,36 +1060,33 @@ export class EventStore {
       this.log.warn({ files: report.orphanFilesAdopted }, 'segment files missing from the manifest were adopted back into it');
     }
 
+    // Index sidecars of segments no longer listed, and half-written ones: removed (a cache).
+    const listedFiles = new Set(this.manifest.segments.map((s) => s.file));
+    for (const name of names) {
+      const stale = name.endsWith(SIDECAR_TEMP_SUFFIX) || (name.endsWith(SIDECAR_SUFFIX) && !listedFiles.has(name.slice(0, -SIDECAR_SUFFIX.length)));
+      if (stale) await this.fs.unlink(path.join(this.segmentsDir, name)).catch(() => undefined);
+    }
+
     let maxLsn = 0;
     for (const u of lostSegments) {
       // Left in place and reported; its LSNs stay used.
       maxLsn = Math.max(maxLsn, u.lastLsn);
       report.segmentErrors.push({ file: u.name, error: 'not in the manifest and could not be adopted; left in place', firstLsn: u.firstLsn, lastLsn: u.lastLsn, events: 0 });
     }
+    const segmentsStarted = performance.now();
+    // The index columns are added straight from the Arrow buffers (see indexColumns.ts), into
+    // columns sized up front for every listed event and the WAL's.
+    const expected = this.index.count + this.manifest.segments.reduce((sum, s) => sum + s.events, walEvents.length);
+    this.index.reserve(expected);
+    this.index.reserveIds(expected);
+    const interners = indexInterners(this.index);
     for (const info of this.manifest.segments) {
       try {
-        const { table } = await this.reader.readColumns(info.file, ['sequence', 'id', 'event_type', 'entity_id', 'tenant_id', 'timestamp', 'version'], info.crc32c);
-        const col = (name: string) => table.getChild(name)!;
-        const [seq, id, type, entity, tenant, ts, version] = [col('sequence'), col('id'), col('event_type'), col('entity_id'), col('tenant_id'), col('timestamp'), col('version')];
-        const segment = this.registerSegment(info.file, this.index.count, table.numRows);
-        for (let row = 0; row < table.numRows; row++) {
-          this.index.add(
-            {
-              id: id.get(row) as string,
-              eventType: type.get(row) as string,
-              entityId: entity.get(row) as string,
-              tenantId: tenant.get(row) as string,
-              timestampUs: timestampMicrosAt(ts, row),
-              version: Number(version.get(row)),
-            },
-            segment,
-            row,
-          );
-          maxLsn = Math.max(maxLsn, Number(seq.get(row)));
-        }
+        const indexed = await this.indexSegment(info, interners, report);
+        maxLsn = Math.max(maxLsn, indexed.maxLsn);
         this.lastTimestampUs = Math.max(this.lastTimestampUs, info.maxTimestampUs);
         report.segmentsLoaded++;
-        report.eventsFromSegments += table.numRows;
+        report.eventsFromSegments += indexed.rows;
       } catch (err) {
         // The segment stays in the manifest (so it is never deleted as an orphan, and an operator
         // can repair or restore it) but is not registered: its events are not served and
@@ -1056,7 +1097,9 @@ export class EventStore {
       }
     }
     maxLsn = Math.max(this.manifest.flushedLsn, maxLsn);
+    report.segmentsMs = Math.round(performance.now() - segmentsStarted);
 
+    const walIndexStarted = performance.now();
     for (let i = 0; i < walEvents.length; i++) {
       const e = walEvents[i]!;
       if (e.lsn <= maxLsn) {
@@ -1073,6 +1116,7 @@ export class EventStore {
     }
     this.bufferStart = this.index.count - this.buffer.length;
     this.nextLsn = maxLsn + 1;
+    report.walMs = Math.round(walReadMs + performance.now() - walIndexStarted);
   }
 }
 

@@ -48,32 +48,52 @@ export class EventIndex {
    * caller has them (new events, binary WAL records), which spares parsing the id text.
    */
   add(entry: IndexEntry, segment: number, row: number, idBytes?: Uint8Array, idOffset = 0): number {
-    const pos = this._count;
-    const needed = pos + 1;
-    if (needed > this.rowOf.length) this.reserve(needed);
-
-    const entity = this.entities.intern(entry.entityId);
-    if (entity === this.entityPositions.length) {
-      this.entityPositions.push(new GrowableUint32(2));
-      this.lastVersions = ensureCapacity(this.lastVersions, entity + 1);
-    }
-    const type = this.types.intern(entry.eventType);
-    if (type === this.typePositions.length) this.typePositions.push(new GrowableUint32(64));
-
-    this.timestampUs[pos] = entry.timestampUs;
-    this.entityOf[pos] = entity;
-    this.typeOf[pos] = type;
-    this.tenantOf[pos] = this.tenants.intern(entry.tenantId);
-    this.segmentOf[pos] = segment;
-    this.rowOf[pos] = row;
-    this.entityPositions[entity]!.push(pos);
-    const version = Math.max(entry.version ?? 0, this.entityPositions[entity]!.length);
-    if (this.lastVersions[entity]! < version) this.lastVersions[entity] = version;
-    this.typePositions[type]!.push(pos);
+    const pos = this.addInterned(
+      this.entities.intern(entry.entityId),
+      this.types.intern(entry.eventType),
+      this.tenants.intern(entry.tenantId),
+      entry.timestampUs,
+      entry.version ?? 0,
+      segment,
+      row,
+    );
     if (idBytes) this.ids.addBytes(idBytes, idOffset, pos);
     else this.ids.add(entry.id, pos);
-    this._count = needed;
     return pos;
+  }
+
+  /**
+   * Add an event by its already interned entity, type and tenant numbers (from `entities`,
+   * `types`, `tenants`); its id, if any, is added with `addIdKey`. For bulk loading (recovery
+   * reads segments column by column); `add` is the general entry point.
+   */
+  addInterned(entity: number, type: number, tenant: number, timestampUs: number, version: number, segment: number, row: number): number {
+    const pos = this._count;
+    if (pos >= this.rowOf.length) this.reserve(pos + 1);
+    if (entity >= this.entityPositions.length) {
+      while (entity >= this.entityPositions.length) this.entityPositions.push(new GrowableUint32(2));
+      this.lastVersions = ensureCapacity(this.lastVersions, entity + 1);
+    }
+    while (type >= this.typePositions.length) this.typePositions.push(new GrowableUint32(64));
+
+    this.timestampUs[pos] = timestampUs;
+    this.entityOf[pos] = entity;
+    this.typeOf[pos] = type;
+    this.tenantOf[pos] = tenant;
+    this.segmentOf[pos] = segment;
+    this.rowOf[pos] = row;
+    const positions = this.entityPositions[entity]!;
+    positions.push(pos);
+    const v = version > positions.length ? version : positions.length;
+    if (this.lastVersions[entity]! < v) this.lastVersions[entity] = v;
+    this.typePositions[type]!.push(pos);
+    this._count = pos + 1;
+    return pos;
+  }
+
+  /** Index the event at `pos` under the 64-bit key of its UUID (see `uuidKeyOfUtf8`). */
+  addIdKey(hi: number, lo: number, pos: number): void {
+    this.ids.addKey(hi, lo, pos);
   }
 
   /** Make room for `count` events in every column (they always grow together). */
@@ -84,6 +104,11 @@ export class EventIndex {
     this.tenantOf = ensureCapacity(this.tenantOf, count);
     this.segmentOf = ensureCapacity(this.segmentOf, count);
     this.rowOf = ensureCapacity(this.rowOf, count);
+  }
+
+  /** Size the id table for `count` ids at once (recovery knows how many it will add). */
+  reserveIds(count: number): void {
+    this.ids.reserve(count);
   }
 
   setLocation(pos: number, segment: number, row: number): void {

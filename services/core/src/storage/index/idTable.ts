@@ -23,11 +23,20 @@ export class IdTable {
     return this.count;
   }
 
+  /** Add an id from a client or the WAL: checked in full to be UUID text first (others are not indexed). */
   add(id: string, position: number): void {
     const key = isUuidText(id) ? keyOf(id) : undefined;
     if (!key) return;
+    this.addKey(key[0], key[1], position);
+  }
+
+  /**
+   * Add by the 64-bit key itself (see `uuidKeyOfUtf8`), for ids read back from our own segments:
+   * no text to check again, no array allocated.
+   */
+  addKey(hi: number, lo: number, position: number): void {
     if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.grow();
-    this.insert(key[0], key[1], position + 1);
+    this.insert(hi, lo, position + 1);
     this.count++;
   }
 
@@ -36,9 +45,14 @@ export class IdTable {
    * read from the bytes, so the text is neither validated nor parsed.
    */
   addBytes(bytes: Uint8Array, offset: number, position: number): void {
-    if ((this.count + 1) * 4 > (this.mask + 1) * 3) this.grow();
-    this.insert(readU32BE(bytes, offset), readU32BE(bytes, offset + 8), position + 1);
-    this.count++;
+    this.addKey(readU32BE(bytes, offset), readU32BE(bytes, offset + 8), position);
+  }
+
+  /** Make room for `total` ids without growing again (one rehash instead of several). */
+  reserve(total: number): void {
+    let capacity = this.mask + 1;
+    while (total * 4 > capacity * 3) capacity *= 2;
+    if (capacity !== this.mask + 1) this.rehash(capacity);
   }
 
   /** Every position whose id shares the 64-bit key; usually zero or one. */
@@ -67,8 +81,11 @@ export class IdTable {
   }
 
   private grow(): void {
+    this.rehash((this.mask + 1) * 2);
+  }
+
+  private rehash(capacity: number): void {
     const old = this.table;
-    const capacity = (this.mask + 1) * 2;
     this.table = new Uint32Array(capacity * 3);
     this.mask = capacity - 1;
     for (let at = 0; at < old.length; at += 3) if (old[at + 2] !== 0) this.insert(old[at]!, old[at + 1]!, old[at + 2]!);
@@ -128,6 +145,36 @@ function keyOf(id: string): [number, number] | undefined {
 /** Big-endian u32 at `at`: the same number `keyOf` reads from the id's text. */
 function readU32BE(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+/**
+ * The 64-bit key (as `keyOf`) of the UUID whose 36 bytes of UTF-8 text start at `bytes[at]`,
+ * into `out[0]` (high) and `out[1]` (low), straight from the bytes of a segment's id column.
+ * False when the dashes or the key's hex digits are not where they belong (such an id is not
+ * indexed, as with `add`). The caller checks the length (36 bytes).
+ */
+export function uuidKeyOfUtf8(bytes: Uint8Array, at: number, out: Uint32Array): boolean {
+  if (bytes[at + 8] !== 45 || bytes[at + 13] !== 45 || bytes[at + 18] !== 45 || bytes[at + 23] !== 45) return false;
+  let hi = 0;
+  let bad = 0;
+  for (let i = at; i < at + 8; i++) {
+    const c = bytes[i]!;
+    const d = c < 128 ? HEX[c]! : -1;
+    bad |= d;
+    hi = hi * 16 + d;
+  }
+  let lo = 0;
+  for (let i = at + 19; i < at + 28; i++) {
+    if (i === at + 23) continue;
+    const c = bytes[i]!;
+    const d = c < 128 ? HEX[c]! : -1;
+    bad |= d;
+    lo = lo * 16 + d;
+  }
+  if (bad < 0) return false;
+  out[0] = hi;
+  out[1] = lo;
+  return true;
 }
 
 function mix(hi: number, lo: number): number {

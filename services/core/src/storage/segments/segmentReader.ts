@@ -4,11 +4,12 @@ import { crc32c } from '@node-rs/crc32';
 import * as arrow from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
 import type { StoredEvent } from '../../events/storedEvent';
-import { rowToEvent } from './arrowBatch';
+import type { EventIndex } from '../index/eventIndex';
+import { int64At, int64Words } from './indexColumns';
 
 export interface SegmentReaderOptions {
   dir: string;
-  /** Bound on decoded row groups kept in memory. */
+  /** Bound on decoded row groups kept in memory (the bytes of their compact form, see `CachedRowGroup`). */
   cacheMaxBytes: number;
   /** Bound on segment files kept open (each holds its parsed footer). */
   maxOpenFiles: number;
@@ -21,6 +22,7 @@ export interface SegmentReaderObserver {
 
 interface OpenSegment {
   file: parquet.ParquetFile;
+  ranges: FileRanges;
   /** rowStarts[i] is the first row of row group i; the last element is the row count. */
   rowStarts: number[];
 }
@@ -36,22 +38,60 @@ interface OpenEntry {
   dropped: boolean;
 }
 
+/** A string column of a row group: value i is `bytes[offsets[i]..offsets[i + 1])` (null where `valid` says so). */
+interface StringColumn {
+  offsets: Int32Array;
+  bytes: Buffer;
+  /** Validity bitmap (bit i set: value i present), or null when no value is null. */
+  valid: Uint8Array | null;
+}
+
+/**
+ * A decoded row group, kept compact: only the columns the index does not hold (LSN, id, version,
+ * payload, metadata), as typed arrays and UTF-8 bytes outside the JS heap; strings are made when
+ * a row is read. `bytes` is what it holds (its buffers plus a fixed overhead).
+ */
 interface CachedRowGroup {
-  table: arrow.Table;
+  file: string;
+  group: number;
+  lsn: Float64Array;
+  version: Float64Array;
+  id: StringColumn;
+  payload: StringColumn;
+  metadata: StringColumn;
   bytes: number;
+}
+
+/** The columns a read takes from a segment; event type, entity, tenant and timestamp come from the index. */
+const READ_COLUMNS = ['sequence', 'id', 'version', 'payload', 'metadata'];
+/** Bookkeeping of a cached row group beyond its buffers (objects, map entries), counted against the bound. */
+const ROW_GROUP_OVERHEAD_BYTES = 1024;
+
+/**
+ * The fields of the rows being read that the in-memory index already holds: row i of a read is
+ * at index position `positions[i]`.
+ */
+export interface IndexedRows {
+  index: EventIndex;
+  positions: ArrayLike<number>;
 }
 
 /**
  * Reads events of flushed segments from disk. Only the row groups a query needs are read
- * (ranged reads of the file), decoded once and kept in an LRU bounded in bytes, so memory does
- * not grow with the number of stored events.
+ * (ranged reads of the file), and of them only the columns the index does not hold; they are
+ * decoded once and kept in an LRU bounded in bytes, so memory does not grow with the number of
+ * stored events.
  */
 export class SegmentReader {
   private readonly opts: SegmentReaderOptions;
   private readonly observer: SegmentReaderObserver;
   private readonly open = new Map<string, OpenEntry>();
-  private readonly cache = new Map<string, CachedRowGroup>();
+  /** Per file, its cached row groups by number; `lru` orders all of them, oldest first. */
+  private readonly cache = new Map<string, Map<number, CachedRowGroup>>();
+  private readonly lru = new Set<CachedRowGroup>();
   private readonly loading = new Map<string, Promise<CachedRowGroup>>();
+  /** Files being closed. */
+  private readonly closing = new Set<Promise<void>>();
   private cachedBytes = 0;
 
   constructor(opts: SegmentReaderOptions, observer: SegmentReaderObserver = {}) {
@@ -63,17 +103,59 @@ export class SegmentReader {
     return this.cachedBytes;
   }
 
-  /** Events at the given rows of a segment file, in the order asked. */
-  async readRows(file: string, rows: ArrayLike<number>): Promise<StoredEvent[]> {
+  /**
+   * Events at the given rows of a segment file, in the order asked. Event type, entity, tenant
+   * and timestamp are taken from the index at `indexed.positions` (the same values the segment
+   * holds); the rest from the segment's cached row groups.
+   */
+  async readRows(file: string, rows: ArrayLike<number>, indexed: IndexedRows): Promise<StoredEvent[]> {
     const entry = this.acquire(file);
     try {
       const segment = await entry.segment;
-      const out: StoredEvent[] = new Array(rows.length);
+      // The row group of each row, and each distinct group once: cached ones are taken (and
+      // marked used) right away, the others are decoded, then every row is filled in one pass.
+      const groupOf = new Uint32Array(rows.length);
+      const groups = new Map<number, CachedRowGroup | Promise<CachedRowGroup>>();
+      let pending: Array<Promise<CachedRowGroup>> | undefined;
       for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        const group = findGroup(segment.rowStarts, row);
-        const cached = await this.rowGroup(file, segment, group);
-        out[i] = rowToEvent(cached.table, row - segment.rowStarts[group]!);
+        const group = i > 0 && rows[i]! >= segment.rowStarts[groupOf[i - 1]!]! && rows[i]! < segment.rowStarts[groupOf[i - 1]! + 1]! ? groupOf[i - 1]! : findGroup(segment.rowStarts, rows[i]!);
+        groupOf[i] = group;
+        if (groups.has(group)) continue;
+        const got = this.rowGroup(file, segment, group);
+        groups.set(group, got);
+        if (got instanceof Promise) (pending ??= []).push(got);
+      }
+      if (pending) {
+        await Promise.all(pending);
+        for (const [group, got] of groups) if (got instanceof Promise) groups.set(group, await got);
+      }
+      const { index, positions } = indexed;
+      const entities = index.entities.values;
+      const types = index.types.values;
+      const tenants = index.tenants.values;
+      const out: StoredEvent[] = new Array(rows.length);
+      let cached: CachedRowGroup | undefined;
+      let cachedGroup = -1;
+      for (let i = 0; i < rows.length; i++) {
+        const group = groupOf[i]!;
+        if (group !== cachedGroup) {
+          cached = groups.get(group) as CachedRowGroup;
+          cachedGroup = group;
+        }
+        const r = rows[i]! - segment.rowStarts[group]!;
+        const pos = positions[i]!;
+        const c = cached!;
+        out[i] = {
+          lsn: c.lsn[r]!,
+          id: stringAt(c.id, r)!,
+          eventType: types[index.typeOf[pos]!]!,
+          entityId: entities[index.entityOf[pos]!]!,
+          tenantId: tenants[index.tenantOf[pos]!]!,
+          timestampUs: index.timestampUs[pos]!,
+          version: c.version[r]!,
+          payloadJson: stringAt(c.payload, r)!,
+          metadataJson: stringAt(c.metadata, r),
+        };
       }
       return out;
     } finally {
@@ -86,26 +168,32 @@ export class SegmentReader {
    * `expectedCrc32c`, a file whose CRC-32C differs is refused (damaged on disk).
    */
   async readColumns(file: string, columns: string[], expectedCrc32c?: number): Promise<{ table: arrow.Table; bytes: number; crc32c: number }> {
+    const { bytes, crc32c } = await this.readChecked(file, expectedCrc32c);
+    return { table: await decodeColumns(bytes, columns), bytes: bytes.length, crc32c };
+  }
+
+  /** The bytes of a segment file and their CRC-32C; with `expectedCrc32c`, refused when it differs (damaged on disk). */
+  async readChecked(file: string, expectedCrc32c?: number): Promise<{ bytes: Buffer; crc32c: number }> {
     const bytes = await fs.promises.readFile(path.join(this.opts.dir, file));
     const crc = crc32c(bytes);
     if (expectedCrc32c !== undefined && crc !== expectedCrc32c) {
       throw new Error(`checksum mismatch: the file's CRC-32C is ${crc}, the manifest says ${expectedCrc32c} (damaged on disk)`);
     }
-    const table = parquet.readParquet(bytes, { columns });
-    return { table: arrow.tableFromIPC(table.intoIPCStream()), bytes: bytes.length, crc32c: crc };
+    return { bytes, crc32c: crc };
   }
 
   /** Forget a segment (it was replaced by compaction or is being deleted). */
   forget(file: string): void {
     const entry = this.open.get(file);
     if (entry) this.drop(file, entry);
-    for (const key of [...this.cache.keys()]) {
-      if (key.startsWith(`${file}#`)) this.evict(key);
-    }
+    const groups = this.cache.get(file);
+    if (groups) for (const cached of [...groups.values()]) this.evict(cached);
   }
 
-  close(): void {
+  /** Forget every segment; resolves once the files no read uses any more are closed. */
+  async close(): Promise<void> {
     for (const file of [...this.open.keys()]) this.forget(file);
+    await Promise.all(this.closing);
   }
 
   /** The open entry of `file` (opening it if needed), counted as used until `release`. */
@@ -117,11 +205,16 @@ export class SegmentReader {
       this.open.set(file, entry);
     } else {
       const segment = (async () => {
-        const blob = await fs.openAsBlob(path.join(this.opts.dir, file));
-        const pf = await parquet.ParquetFile.fromFile(blob);
-        const rowStarts = [0];
-        for (const rg of pf.metadata().rowGroups()) rowStarts.push(rowStarts[rowStarts.length - 1]! + rg.numRows());
-        return { file: pf, rowStarts };
+        const ranges = await FileRanges.open(path.join(this.opts.dir, file));
+        try {
+          const pf = await parquet.ParquetFile.fromFile(ranges as unknown as Blob);
+          const rowStarts = [0];
+          for (const rg of pf.metadata().rowGroups()) rowStarts.push(rowStarts[rowStarts.length - 1]! + rg.numRows());
+          return { file: pf, ranges, rowStarts };
+        } catch (err) {
+          await ranges.close();
+          throw err;
+        }
       })();
       const created: OpenEntry = { segment, users: 0, dropped: false };
       segment.catch(() => {
@@ -140,7 +233,7 @@ export class SegmentReader {
 
   private release(entry: OpenEntry): void {
     entry.users--;
-    if (entry.dropped && entry.users === 0) freeEntry(entry);
+    if (entry.dropped && entry.users === 0) this.free(entry);
   }
 
   /** Remove a file from the open set; its handle is freed as soon as no read uses it. */
@@ -148,30 +241,38 @@ export class SegmentReader {
     if (this.open.get(file) === entry) this.open.delete(file);
     if (entry.dropped) return;
     entry.dropped = true;
-    if (entry.users === 0) freeEntry(entry);
+    if (entry.users === 0) this.free(entry);
   }
 
-  private async rowGroup(file: string, segment: OpenSegment, group: number): Promise<CachedRowGroup> {
-    const key = `${file}#${group}`;
-    const hit = this.cache.get(key);
+  /** Free a dropped entry's reader and close its file (tracked until done, for `close`). */
+  private free(entry: OpenEntry): void {
+    const done = freeEntry(entry);
+    this.closing.add(done);
+    void done.finally(() => this.closing.delete(done));
+  }
+
+  /** A cached row group (marked most recently used), or the promise of its decoding. */
+  private rowGroup(file: string, segment: OpenSegment, group: number): CachedRowGroup | Promise<CachedRowGroup> {
+    const hit = this.cache.get(file)?.get(group);
     if (hit) {
-      this.cache.delete(key);
-      this.cache.set(key, hit);
+      this.lru.delete(hit);
+      this.lru.add(hit);
       this.observer.onCacheHit?.();
       return hit;
     }
+    const key = `${file}#${group}`;
     let loading = this.loading.get(key);
     if (!loading) {
       this.observer.onCacheMiss?.();
       loading = (async () => {
-        const table = await segment.file.read({ rowGroups: [group] });
-        const ipc = table.intoIPCStream();
-        const decoded: CachedRowGroup = { table: arrow.tableFromIPC(ipc), bytes: ipc.byteLength };
-        this.cache.set(key, decoded);
+        const table = arrow.tableFromIPC((await segment.file.read({ rowGroups: [group], columns: READ_COLUMNS })).intoIPCStream());
+        const decoded = compactRowGroup(file, group, table);
+        let groups = this.cache.get(file);
+        if (!groups) this.cache.set(file, (groups = new Map()));
+        groups.set(group, decoded);
+        this.lru.add(decoded);
         this.cachedBytes += decoded.bytes;
-        while (this.cachedBytes > this.opts.cacheMaxBytes && this.cache.size > 1) {
-          this.evict(this.cache.keys().next().value as string);
-        }
+        while (this.cachedBytes > this.opts.cacheMaxBytes && this.lru.size > 1) this.evict(this.lru.values().next().value as CachedRowGroup);
         return decoded;
       })();
       this.loading.set(key, loading);
@@ -180,16 +281,144 @@ export class SegmentReader {
     return loading;
   }
 
-  private evict(key: string): void {
-    const entry = this.cache.get(key);
-    if (!entry) return;
-    this.cache.delete(key);
-    this.cachedBytes -= entry.bytes;
+  private evict(cached: CachedRowGroup): void {
+    if (!this.lru.delete(cached)) return;
+    this.cachedBytes -= cached.bytes;
+    const groups = this.cache.get(cached.file);
+    groups?.delete(cached.group);
+    if (groups?.size === 0) this.cache.delete(cached.file);
   }
 }
 
-function freeEntry(entry: OpenEntry): void {
-  void entry.segment.then((s) => s.file.free()).catch(() => undefined);
+/** The read columns of a decoded row group in compact form (see `CachedRowGroup`). */
+function compactRowGroup(file: string, group: number, table: arrow.Table): CachedRowGroup {
+  const n = table.numRows;
+  const column = (name: string): readonly arrow.Data[] => {
+    const vector = table.getChild(name);
+    if (!vector) throw new Error(`the segment has no '${name}' column`);
+    return vector.data;
+  };
+  const int64 = (name: string): Float64Array => {
+    const out = new Float64Array(n);
+    let row = 0;
+    for (const data of column(name)) {
+      if (!arrow.DataType.isInt(data.type) || data.type.bitWidth !== 64) throw new Error(`column '${name}' is ${String(data.type)}, not Int64`);
+      const words = int64Words(data);
+      for (let i = 0; i < data.length; i++) out[row++] = int64At(words, i);
+    }
+    return out;
+  };
+  const strings = (name: string, nullable: boolean): StringColumn => {
+    const parts = column(name);
+    for (const data of parts) {
+      if (!arrow.DataType.isUtf8(data.type)) throw new Error(`column '${name}' is ${String(data.type)}, not Utf8`);
+      if (!nullable && data.nullCount > 0) throw new Error(`column '${name}' holds nulls`);
+    }
+    // One chunk per row group read (the usual case): its buffers are copied as they are.
+    const offsets = new Int32Array(n + 1);
+    let size = 0;
+    for (const data of parts) size += data.valueOffsets[data.offset + data.length]! - data.valueOffsets[data.offset]!;
+    const bytes = Buffer.allocUnsafeSlow(size);
+    const hasNulls = parts.some((d) => d.nullCount > 0);
+    const valid = hasNulls ? new Uint8Array((n + 7) >> 3) : null;
+    let row = 0;
+    let at = 0;
+    for (const data of parts) {
+      const from = data.valueOffsets[data.offset]!;
+      const to = data.valueOffsets[data.offset + data.length]!;
+      bytes.set((data.values as Uint8Array).subarray(from, to), at);
+      for (let i = 0; i < data.length; i++) {
+        offsets[row] = at + data.valueOffsets[data.offset + i]! - from;
+        if (valid && (data.nullCount === 0 || isSet(data.nullBitmap, data.offset + i))) valid[row >> 3]! |= 1 << (row & 7);
+        row++;
+      }
+      at += to - from;
+    }
+    offsets[n] = at;
+    return { offsets, bytes, valid };
+  };
+  const lsn = int64('sequence');
+  const version = int64('version');
+  const id = strings('id', false);
+  const payload = strings('payload', false);
+  const metadata = strings('metadata', true);
+  let bytes = ROW_GROUP_OVERHEAD_BYTES + lsn.byteLength + version.byteLength;
+  for (const c of [id, payload, metadata]) bytes += c.offsets.byteLength + c.bytes.length + (c.valid?.byteLength ?? 0);
+  return { file, group, lsn, version, id, payload, metadata, bytes };
+}
+
+function isSet(bitmap: Uint8Array, bit: number): boolean {
+  return (bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0;
+}
+
+function stringAt(column: StringColumn, row: number): string | null {
+  if (column.valid && (column.valid[row >> 3]! & (1 << (row & 7))) === 0) return null;
+  return column.bytes.toString('utf8', column.offsets[row]!, column.offsets[row + 1]!);
+}
+
+/** Selected columns of a whole segment file held in memory. */
+export async function decodeColumns(bytes: Uint8Array, columns: string[]): Promise<arrow.Table> {
+  // The file reader, not `readParquet`: only it decodes just the columns asked for (the
+  // payloads are most of a segment's bytes).
+  const pf = await parquet.ParquetFile.fromFile(new Blob([bytes]));
+  try {
+    return arrow.tableFromIPC((await pf.read({ columns })).intoIPCStream());
+  } finally {
+    pf.free();
+  }
+}
+
+function freeEntry(entry: OpenEntry): Promise<void> {
+  return entry.segment
+    .then(async (s) => {
+      s.file.free();
+      await s.ranges.close();
+    })
+    .catch(() => undefined);
+}
+
+/**
+ * What the Parquet file reader reads a segment through: the part of the Blob interface it uses
+ * (`size`, `slice(start, end).arrayBuffer()`), as positioned reads of one open file descriptor.
+ * A Blob from `fs.openAsBlob` reads each slice through a stream of small chunks, which was most
+ * of the time of a row-group read.
+ */
+class FileRanges {
+  private constructor(
+    private readonly handle: fs.promises.FileHandle,
+    readonly size: number,
+  ) {}
+
+  static async open(file: string): Promise<FileRanges> {
+    const handle = await fs.promises.open(file, 'r');
+    try {
+      return new FileRanges(handle, (await handle.stat()).size);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+  }
+
+  slice(start = 0, end = this.size): { arrayBuffer(): Promise<ArrayBuffer> } {
+    const from = Math.max(0, Math.min(start, this.size));
+    const length = Math.max(0, Math.min(end, this.size) - from);
+    return {
+      arrayBuffer: async () => {
+        const buf = Buffer.allocUnsafeSlow(length);
+        let done = 0;
+        while (done < length) {
+          const { bytesRead } = await this.handle.read(buf, done, length - done, from + done);
+          if (bytesRead === 0) throw new Error(`segment file shorter than its ${this.size} bytes`);
+          done += bytesRead;
+        }
+        return buf.buffer as ArrayBuffer;
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
 }
 
 function findGroup(rowStarts: number[], row: number): number {
