@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { errorHandler, notFound } from './errorHandler';
 import { httpMetrics, type HttpMetricHandles } from './httpMetrics';
@@ -31,15 +31,14 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  app.use(requestContext(options.logger, options.logRequests));
-  app.use(httpMetrics(options.metrics));
+  const common: RequestHandler[] = [requestContext(options.logger, options.logRequests), httpMetrics(options.metrics)];
   const security = options.security;
   if (security) {
     const s = security.settings;
-    app.use(securityHeaders());
-    app.use(cors(s.corsOrigins));
-    app.use(accessControl({ keys: s.apiKeys, policy: security.policy, metricsToken: s.metricsToken }));
-    app.use(
+    common.push(
+      securityHeaders(),
+      cors(s.corsOrigins),
+      accessControl({ keys: s.apiKeys, policy: security.policy, metricsToken: s.metricsToken }),
       rateLimit({
         perSecond: s.rateLimitPerSecond,
         burst: s.rateLimitBurst,
@@ -48,8 +47,31 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
       }),
     );
   }
+  app.use(inSequence(common));
   routes(app);
   app.use(notFound);
   app.use(errorHandler);
   return app;
+}
+
+/**
+ * Run synchronous middleware one after the other as one router layer: each layer Express's
+ * router walks costs path matching and bookkeeping on every request, and these run on all of
+ * them. An error (thrown or passed to `next`) skips the rest and goes to the error handler.
+ */
+export function inSequence(handlers: readonly RequestHandler[]): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    let i = 0;
+    const step = (err?: unknown): void => {
+      if (err !== undefined && err !== null) return next(err);
+      if (i === handlers.length) return next();
+      const handler = handlers[i++]!;
+      try {
+        handler(req, res, step);
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    step();
+  };
 }
