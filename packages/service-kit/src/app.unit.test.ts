@@ -18,7 +18,7 @@ function run(handlers: RequestHandler[]): { calls: string[]; nextArgs: unknown[]
 
 const pass: RequestHandler = (_q, _s, next) => next();
 
-describe('inSequence', () => {
+describe("inSequence", () => {
   it('runs every handler in order, then the next layer once', () => {
     const { calls, nextArgs } = run([pass, pass, pass]);
     expect(calls).toEqual(['h0', 'h1', 'h2']);
@@ -49,5 +49,38 @@ describe('inSequence', () => {
     const { calls, nextArgs } = run([pass, () => undefined, pass]);
     expect(calls).toEqual(['h0', 'h1']);
     expect(nextArgs).toEqual([]);
+  });
+});
+
+describe('createServiceApp logging', () => {
+  it("logs a failed request's error on the request's own child logger, with its id", async () => {
+    const { Writable } = await import('node:stream');
+    const { default: pino } = await import('pino');
+    const { createServiceApp } = await import('./app');
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const app = createServiceApp({ logger: pino({ level: 'info' }, sink), logRequests: true, metrics: undefined }, (a) => {
+      a.get('/boom', () => {
+        throw new Error('kaboom');
+      });
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const res = await fetch(`http://127.0.0.1:${port}/boom`, { headers: { 'X-Request-Id': 'req-under-test' } });
+      expect(res.status).toBe(500);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const failure = lines.find((l) => l.msg === 'unhandled error');
+    expect(failure).toMatchObject({ req_id: 'req-under-test', err: { message: 'kaboom' } });
+    expect(lines.find((l) => l.msg === 'request')).toMatchObject({ req_id: 'req-under-test', status: 500, path: '/boom' });
   });
 });
