@@ -887,7 +887,7 @@ export class EventStore {
     try {
       // Start a new WAL file so that every file before it can go once this segment is durable.
       await this.wal.rotate();
-      const parquetBytes = await this.writerPool.encode(eventsToArrowIpc(events), { rowGroupSize: this.opts.rowGroupSize });
+      const parquetBytes = await this.writerPool.encode(await eventsToArrowIpc(events), { rowGroupSize: this.opts.rowGroupSize });
       const file = await this.unusedSegmentName(first.lsn, last.lsn, 0);
       await this.fs.writeFileAtomic(path.join(this.segmentsDir, file), parquetBytes);
       const info: SegmentInfo = {

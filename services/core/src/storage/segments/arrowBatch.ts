@@ -78,10 +78,37 @@ function int64Values(n: number, valueAt: (i: number) => number): BigInt64Array {
   return new BigInt64Array(words.buffer);
 }
 
-/** Arrow IPC stream of one record batch holding `events`, ready for the Parquet writer. */
-export function eventsToArrowIpc(events: StoredEvent[]): Uint8Array {
+/**
+ * Rows per record batch when a flush builds its columns. Building runs on the event loop (about
+ * 0.7 µs an event): a 50,000-event flush in one go would stall every request for 30-50 ms, so
+ * the columns are built a slice at a time with a turn of the event loop in between. A multiple
+ * of the row-group size, so the Parquet row groups come out the same.
+ */
+export const FLUSH_SLICE_ROWS = 4096;
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Arrow IPC stream of `events`, ready for the Parquet writer: one record batch per
+ * `FLUSH_SLICE_ROWS` events, all with the same schema, built with `pause()` awaited between them.
+ */
+export async function eventsToArrowIpc(events: StoredEvent[], pause: () => Promise<void> = nextTurn): Promise<Uint8Array> {
+  const writer = new arrow.RecordBatchStreamWriter();
+  let start = 0;
+  do {
+    if (start > 0) await pause();
+    // Batch by batch: writing a whole Table would finish the stream.
+    for (const batch of eventsTable(events.slice(start, start + FLUSH_SLICE_ROWS)).batches) writer.write(batch);
+    start += FLUSH_SLICE_ROWS;
+  } while (start < events.length);
+  writer.finish();
+  return writer.toUint8Array(true);
+}
+
+/** One record batch of `events`; every call gives the same schema (Utf8 columns are nullable). */
+function eventsTable(events: StoredEvent[]): arrow.Table {
   const n = events.length;
-  const table = new arrow.Table({
+  return new arrow.Table({
     sequence: arrow.makeVector(int64Values(n, (i) => events[i]!.lsn)),
     id: utf8Column(events.map((e) => e.id)),
     event_type: utf8Column(events.map((e) => e.eventType)),
@@ -92,7 +119,6 @@ export function eventsToArrowIpc(events: StoredEvent[]): Uint8Array {
     payload: utf8Column(events.map((e) => e.payloadJson)),
     metadata: utf8Column(events.map((e) => e.metadataJson)),
   });
-  return arrow.tableToIPC(table, 'stream');
 }
 
 /**
