@@ -93,7 +93,10 @@ export interface StartOptions {
 export async function startServer(name: string, script: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = opts.dataDir ?? tempDir(name);
   const started = performance.now();
-  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), script], {
+  // BENCH_SERVER_NODE_ARGS (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof"): extra node flags for the
+  // servers under test, to profile them under the bench's own load.
+  const extra = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a !== '');
+  const child = spawn(process.execPath, [...extra, ...(opts.nodeArgs ?? []), script], {
     env: { ...process.env, PORT: String(opts.port ?? 0), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: opts.ipc ? ['ignore', 'pipe', 'inherit', 'ipc'] : ['ignore', 'pipe', 'inherit'],
   });
