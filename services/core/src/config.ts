@@ -25,6 +25,7 @@ export interface CoreConfig extends ServiceSettings {
   flushMaxBytes: number;
   flushMaxAgeMs: number;
   bufferMaxBytes: number;
+  bufferFullWaitMs: number;
   rowGroupSize: number;
   segmentCacheBytes: number;
   maxOpenSegments: number;
@@ -144,6 +145,7 @@ export const DEFAULTS: CoreConfig = {
   flushMaxBytes: 32 * MiB,
   flushMaxAgeMs: 10_000,
   bufferMaxBytes: 256 * MiB,
+  bufferFullWaitMs: 1000,
   rowGroupSize: 1024,
   segmentCacheBytes: 128 * MiB,
   maxOpenSegments: 256,
@@ -219,6 +221,7 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     flushMaxBytes: envInt(env, 'FLUSH_MAX_BYTES', d.flushMaxBytes, 1024),
     flushMaxAgeMs: envInt(env, 'FLUSH_MAX_AGE_MS', d.flushMaxAgeMs, 10),
     bufferMaxBytes: envInt(env, 'BUFFER_MAX_BYTES', d.bufferMaxBytes, 1024),
+    bufferFullWaitMs: envInt(env, 'BUFFER_FULL_WAIT_MS', d.bufferFullWaitMs, 0, 60_000),
     rowGroupSize: envInt(env, 'ROW_GROUP_SIZE', d.rowGroupSize, 16, 1_000_000),
     segmentCacheBytes: envInt(env, 'SEGMENT_CACHE_BYTES', d.segmentCacheBytes, 0),
     maxOpenSegments: envInt(env, 'MAX_OPEN_SEGMENTS', d.maxOpenSegments, 1),

@@ -65,6 +65,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     flushMaxBytes: config.flushMaxBytes,
     flushMaxAgeMs: config.flushMaxAgeMs,
     bufferMaxBytes: config.bufferMaxBytes,
+    bufferFullWaitMs: config.bufferFullWaitMs,
     rowGroupSize: config.rowGroupSize,
     segmentCacheBytes: config.segmentCacheBytes,
     maxOpenSegments: config.maxOpenSegments,

@@ -521,6 +521,24 @@ describe('EventStore appends', () => {
     await expect(store.append([ev('fresh', {}, { expectedVersion: 41 })])).resolves.toHaveLength(1);
   });
 
+  it('makes appends wait for a flush when the buffer is over its bound, and refuses them when told not to wait', async () => {
+    // No flush by size or age: only the bound on the buffer can start one.
+    const bounds = { bufferMaxBytes: 4096, flushMaxBytes: 2 ** 30, flushMaxEvents: 1_000_000, flushMaxAgeMs: 3_600_000 };
+    const refusing = await open(await freshDir(), { ...bounds, bufferFullWaitMs: 0 });
+    await refusing.append(variedEvents(50, 'r'));
+    await expect(refusing.append(variedEvents(1, 'r2'))).rejects.toMatchObject({ code: 'OVERLOADED', status: 503 });
+    expect(refusing.stats().bufferedEvents).toBe(50);
+
+    const waiting = await open(await freshDir(), { ...bounds, bufferFullWaitMs: 5_000 });
+    const first = await waiting.append(variedEvents(50, 'w'));
+    // The buffer is over its bound now: these wait for the flush that the first of them starts.
+    const results = [first, ...(await Promise.all(Array.from({ length: 19 }, (_, i) => waiting.append(variedEvents(50, `w${i}-`)))))];
+    expect(results.flat()).toHaveLength(1000);
+    expectUnique(results.flat());
+    expect(waiting.segments.length).toBeGreaterThan(0);
+    expect(byLsn(await readAll(waiting))).toHaveLength(1000);
+  });
+
   it('reads flushed events back from disk through a small bounded segment cache', async () => {
     const dir = await freshDir();
     const store = await open(dir, { rowGroupSize: 16, flushMaxEvents: 400 });

@@ -100,8 +100,10 @@ export interface EventStoreOptions {
   flushMaxBytes: number;
   /** …or when its oldest event is this old. */
   flushMaxAgeMs: number;
-  /** Appends are refused (503) while the unflushed buffer holds more than this. */
+  /** Appends wait, then are refused (503), while the unflushed buffer holds more than this. */
   bufferMaxBytes: number;
+  /** How long an append waits for flushes to bring the buffer back under its bound (0: refuse at once). */
+  bufferFullWaitMs?: number;
   /** Appends are refused (503) while more than this many bytes wait for the WAL. */
   pendingMaxBytes: number;
   rowGroupSize: number;
@@ -308,9 +310,7 @@ export class EventStore {
     if (this.pendingBytes > this.opts.pendingMaxBytes) {
       throw new AllSourceError('OVERLOADED', 'too many writes are waiting for the write-ahead log; retry shortly');
     }
-    if (this.bufferBytes > this.opts.bufferMaxBytes) {
-      throw new AllSourceError('OVERLOADED', 'the write buffer is full while segments are being flushed; retry shortly');
-    }
+    if (this.bufferBytes > this.opts.bufferMaxBytes) await this.waitForBufferSpace();
 
     // Versions: check every expectation before reserving anything, so a batch is all-or-nothing.
     // A batch without expectations (the common case) cannot conflict: one pass, no batch map.
@@ -397,6 +397,30 @@ export class EventStore {
       if (reserved !== undefined) return reserved;
     }
     return entity >= 0 ? this.index.lastVersionAt(entity) : 0;
+  }
+
+  /**
+   * The buffer is over its bound: writes outran segment flushes. Wait (at most
+   * `bufferFullWaitMs`) for flushes to bring it back under, so writers slow down to what the
+   * flushes sustain instead of failing; fail with OVERLOADED when they do not, or cannot (a
+   * failing flush).
+   */
+  private async waitForBufferSpace(): Promise<void> {
+    const giveUpAt = performance.now() + (this.opts.bufferFullWaitMs ?? 0);
+    while (this.bufferBytes > this.opts.bufferMaxBytes) {
+      const left = giveUpAt - performance.now();
+      if (this.closed || this.lastFlushError || left <= 0) {
+        throw new AllSourceError('OVERLOADED', 'the write buffer is full while segments are being flushed; retry shortly');
+      }
+      if (!this.flushing) this.flushInBackground();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        (this.flushing ?? Promise.resolve()).catch(() => undefined),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, left))),
+      ]);
+      clearTimeout(timer);
+    }
+    if (this.closed) throw new AllSourceError('STORAGE_UNAVAILABLE', 'the store is shutting down');
   }
 
   /** Throws VERSION_CONFLICT at the first event whose expected version is not the entity's. */
