@@ -180,6 +180,8 @@ export class EventStore {
   private readonly segmentReaders: number[] = [];
   /** Segments replaced by a compaction whose files wait for their reads to end. */
   private readonly retiredSegments = new Set<number>();
+  /** Retired segments whose files are being deleted right now. */
+  private deletionsInFlight = 0;
   /** Serialises manifest changes (flush and compaction). */
   private manifestLock: Promise<void> = Promise.resolve();
   /** Serialises compaction passes. */
@@ -578,7 +580,7 @@ export class EventStore {
 
   /** Compaction totals since the store was opened. */
   compactionStats(): CompactionTotals {
-    return { ...this.compactionTotals, running: this.compactionsWaiting > 0, pendingDeletions: this.retiredSegments.size };
+    return { ...this.compactionTotals, running: this.compactionsWaiting > 0, pendingDeletions: this.retiredSegments.size + this.deletionsInFlight };
   }
 
   private async compactPass(opts: CompactionOptions): Promise<CompactionResult> {
@@ -763,16 +765,20 @@ export class EventStore {
   /** Delete the file of a segment a compaction replaced (no read uses it any more). */
   private async deleteSegmentFile(segment: number): Promise<void> {
     if (!this.retiredSegments.delete(segment)) return;
+    // Counted as pending until its files are gone, not just until it left the retired set.
+    this.deletionsInFlight++;
     const file = this.segmentFiles[segment]!;
     this.segmentByFile.delete(file);
     this.reader.forget(file);
-    await this.fs.unlink(path.join(this.segmentsDir, file + SIDECAR_SUFFIX)).catch(() => undefined);
     try {
       await this.fs.unlink(path.join(this.segmentsDir, file));
     } catch (err) {
       // Not in the manifest any more: recovery removes it at the next start.
       this.log.warn({ err, file }, 'could not delete a compacted segment file; it is removed at the next start');
     }
+    // A sidecar left behind by a crash here is removed at the next start (its segment is not listed).
+    await this.fs.unlink(path.join(this.segmentsDir, file + SIDECAR_SUFFIX)).catch(() => undefined);
+    this.deletionsInFlight--;
   }
 
   private registerSegment(file: string, start: number, rows: number): number {
