@@ -9,7 +9,7 @@ import { AllSourceError } from '@allsource/errors';
 import type { NewEvent, StoredEvent } from '../events/storedEvent';
 import { useOpenStores } from '../testing/storeOptions';
 import { useTempDir } from '../testing/tempDirs';
-import type { EventStore, EventStoreOptions } from './eventStore';
+import { MAX_BUFFER_WAITERS, type EventStore, type EventStoreOptions } from './eventStore';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 
 const tmp = useTempDir('allsource-store-int-');
@@ -537,6 +537,31 @@ describe('EventStore appends', () => {
     expectUnique(results.flat());
     expect(waiting.segments.length).toBeGreaterThan(0);
     expect(byLsn(await readAll(waiting))).toHaveLength(1000);
+  });
+
+  it('lets at most MAX_BUFFER_WAITERS appends wait for buffer space, and wakes them when the store closes', async () => {
+    // Segment writes hang until released: the buffer stays full while appends pile up.
+    let releaseWrites!: () => void;
+    const writesReleased = new Promise<void>((resolve) => (releaseWrites = resolve));
+    const slowFs: FileSystem = {
+      ...nodeFileSystem,
+      writeFileAtomic: async (file, data) => {
+        await writesReleased;
+        return nodeFileSystem.writeFileAtomic(file, data);
+      },
+    };
+    const bounds = { bufferMaxBytes: 4096, flushMaxBytes: 2 ** 30, flushMaxEvents: 1_000_000, flushMaxAgeMs: 3_600_000 };
+    const store = await open(await freshDir(), { ...bounds, fs: slowFs, bufferFullWaitMs: 60_000 });
+    await store.append(variedEvents(50, 'fill'));
+    const waiting = Array.from({ length: MAX_BUFFER_WAITERS }, (_, i) => store.append([ev(`w-${i}`, { i })]));
+    const settled = waiting.map((p) => p.then(() => 'stored', (err: AllSourceError) => err.code));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect(store.append([ev('one-too-many', {})])).rejects.toMatchObject({ code: 'OVERLOADED' });
+
+    const closing = closeStore(store, false);
+    expect(new Set(await Promise.all(settled))).toEqual(new Set(['STORAGE_UNAVAILABLE']));
+    releaseWrites();
+    await closing;
   });
 
   it('reads flushed events back from disk through a small bounded segment cache', async () => {

@@ -156,6 +156,9 @@ export type CommitListener = (events: readonly StoredEvent[]) => void;
  * recent events, flushes of that buffer into Parquet segments, the index over everything, and
  * recovery at start. It knows nothing of HTTP or Prometheus; observers receive its signals.
  */
+/** Appends that may wait at once for buffer space; further ones are refused (503) at once. */
+export const MAX_BUFFER_WAITERS = 256;
+
 export class EventStore {
   readonly index = new EventIndex();
   readonly recovery: RecoveryReport;
@@ -180,6 +183,10 @@ export class EventStore {
   private readonly segmentReaders: number[] = [];
   /** Segments replaced by a compaction whose files wait for their reads to end. */
   private readonly retiredSegments = new Set<number>();
+  /** Wake-ups of appends waiting for buffer space (close() wakes them). */
+  private readonly bufferWaiters = new Set<() => void>();
+  /** Bumped when a WAL write fails and every reservation is dropped: older appends then release nothing. */
+  private reservationEpoch = 0;
   /** Retired segments whose files are being deleted right now. */
   private deletionsInFlight = 0;
   /** Serialises manifest changes (flush and compaction). */
@@ -273,8 +280,11 @@ export class EventStore {
         onWriteError: (error) => {
           // Runs before any failed append's continuation: every version reserved on top of the
           // failed write is released at once, so no later append can build on it.
-          store?.reservedVersions.clear();
-          store?.reservedByEntity.fill(0);
+          if (store) {
+            store.reservedVersions.clear();
+            store.reservedByEntity.fill(0);
+            store.reservationEpoch++;
+          }
           opts.observer?.onWriteError?.(error);
         },
       },
@@ -355,7 +365,10 @@ export class EventStore {
       };
     }
     // Once this append has ended, either way: drop the reservations nothing newer replaced.
+    const epoch = this.reservationEpoch;
     const release = (): void => {
+      // After a failed write dropped every reservation, slots may hold newer appends' versions.
+      if (this.reservationEpoch !== epoch) return;
       for (let i = 0; i < batch.length; i++) {
         const entity = entityNumbers[i]!;
         if (entity >= 0) {
@@ -408,21 +421,34 @@ export class EventStore {
    * failing flush).
    */
   private async waitForBufferSpace(): Promise<void> {
+    const full = (): AllSourceError =>
+      new AllSourceError('OVERLOADED', 'the write buffer is full while segments are being flushed; retry shortly');
+    // Bounded: at most MAX_BUFFER_WAITERS appends (and their batches) wait; the others are refused.
+    if (this.bufferWaiters.size >= MAX_BUFFER_WAITERS) throw full();
     const giveUpAt = performance.now() + (this.opts.bufferFullWaitMs ?? 0);
     while (this.bufferBytes > this.opts.bufferMaxBytes) {
       const left = giveUpAt - performance.now();
-      if (this.closed || this.lastFlushError || left <= 0) {
-        throw new AllSourceError('OVERLOADED', 'the write buffer is full while segments are being flushed; retry shortly');
-      }
+      if (this.closed) throw new AllSourceError('STORAGE_UNAVAILABLE', 'the store is shutting down');
+      if (this.lastFlushError || left <= 0) throw full();
       if (!this.flushing) this.flushInBackground();
       let timer: NodeJS.Timeout | undefined;
+      let wake: (() => void) | undefined;
       await Promise.race([
         (this.flushing ?? Promise.resolve()).catch(() => undefined),
-        new Promise<void>((resolve) => (timer = setTimeout(resolve, left))),
+        new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, left);
+          this.bufferWaiters.add(resolve);
+        }),
       ]);
       clearTimeout(timer);
+      this.bufferWaiters.delete(wake!);
     }
     if (this.closed) throw new AllSourceError('STORAGE_UNAVAILABLE', 'the store is shutting down');
+    // Every waiter wakes at the same flush: the WAL queue's bound still applies to each.
+    if (this.pendingBytes > this.opts.pendingMaxBytes) {
+      throw new AllSourceError('OVERLOADED', 'too many writes are waiting for the write-ahead log; retry shortly');
+    }
   }
 
   /** Throws VERSION_CONFLICT at the first event whose expected version is not the entity's. */
@@ -816,6 +842,7 @@ export class EventStore {
   async close(options: { flush?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    for (const wake of this.bufferWaiters) wake();
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.stopWriteProbe();
     // A running compaction stops: its merge fails with the worker, or it stops before its swap.

@@ -126,7 +126,9 @@ export class SegmentReader {
         if (got instanceof Promise) (pending ??= []).push(got);
       }
       if (pending) {
-        await Promise.all(pending);
+        // Every decode on this file ends before the finally below can release (and so close) it.
+        const settled = await Promise.allSettled(pending);
+        for (const r of settled) if (r.status === 'rejected') throw r.reason;
         for (const [group, got] of groups) if (got instanceof Promise) groups.set(group, await got);
       }
       const { index, positions } = indexed;
