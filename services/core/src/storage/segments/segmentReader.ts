@@ -54,6 +54,8 @@ interface StringColumn {
 interface CachedRowGroup {
   file: string;
   group: number;
+  /** `SegmentReader.tick` at its last use: the least recently used group is evicted first. */
+  lastUsed: number;
   lsn: Float64Array;
   version: Float64Array;
   id: StringColumn;
@@ -86,9 +88,16 @@ export class SegmentReader {
   private readonly opts: SegmentReaderOptions;
   private readonly observer: SegmentReaderObserver;
   private readonly open = new Map<string, OpenEntry>();
-  /** Per file, its cached row groups by number; `lru` orders all of them, oldest first. */
+  /** Per file, its cached row groups by number. */
   private readonly cache = new Map<string, Map<number, CachedRowGroup>>();
-  private readonly lru = new Set<CachedRowGroup>();
+  /**
+   * Every cached row group. Recency is a use counter on each group rather than the order of a
+   * set: re-inserting on every hit (150 hits a history query) rehashed the set over and over,
+   * and the tables it left behind were promoted to the old generation, which then needed
+   * mark-compacts with steps of several ms in the middle of queries.
+   */
+  private readonly entries = new Set<CachedRowGroup>();
+  private tick = 0;
   private readonly loading = new Map<string, Promise<CachedRowGroup>>();
   /** Files being closed. */
   private readonly closing = new Set<Promise<void>>();
@@ -257,8 +266,7 @@ export class SegmentReader {
   private rowGroup(file: string, segment: OpenSegment, group: number): CachedRowGroup | Promise<CachedRowGroup> {
     const hit = this.cache.get(file)?.get(group);
     if (hit) {
-      this.lru.delete(hit);
-      this.lru.add(hit);
+      hit.lastUsed = ++this.tick;
       this.observer.onCacheHit?.();
       return hit;
     }
@@ -272,9 +280,10 @@ export class SegmentReader {
         let groups = this.cache.get(file);
         if (!groups) this.cache.set(file, (groups = new Map()));
         groups.set(group, decoded);
-        this.lru.add(decoded);
+        decoded.lastUsed = ++this.tick;
+        this.entries.add(decoded);
         this.cachedBytes += decoded.bytes;
-        while (this.cachedBytes > this.opts.cacheMaxBytes && this.lru.size > 1) this.evict(this.lru.values().next().value as CachedRowGroup);
+        while (this.cachedBytes > this.opts.cacheMaxBytes && this.entries.size > 1) this.evict(this.leastRecentlyUsed());
         return decoded;
       })();
       this.loading.set(key, loading);
@@ -283,8 +292,15 @@ export class SegmentReader {
     return loading;
   }
 
+  /** The cached group used longest ago (a scan: it runs only when a decode overflows the cache). */
+  private leastRecentlyUsed(): CachedRowGroup {
+    let oldest: CachedRowGroup | undefined;
+    for (const e of this.entries) if (!oldest || e.lastUsed < oldest.lastUsed) oldest = e;
+    return oldest!;
+  }
+
   private evict(cached: CachedRowGroup): void {
-    if (!this.lru.delete(cached)) return;
+    if (!this.entries.delete(cached)) return;
     this.cachedBytes -= cached.bytes;
     const groups = this.cache.get(cached.file);
     groups?.delete(cached.group);
@@ -346,7 +362,7 @@ function compactRowGroup(file: string, group: number, table: arrow.Table): Cache
   const metadata = strings('metadata', true);
   let bytes = ROW_GROUP_OVERHEAD_BYTES + lsn.byteLength + version.byteLength;
   for (const c of [id, payload, metadata]) bytes += c.offsets.byteLength + c.bytes.length + (c.valid?.byteLength ?? 0);
-  return { file, group, lsn, version, id, payload, metadata, bytes };
+  return { file, group, lastUsed: 0, lsn, version, id, payload, metadata, bytes };
 }
 
 function isSet(bitmap: Uint8Array, bit: number): boolean {
