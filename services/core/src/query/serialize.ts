@@ -1,6 +1,10 @@
 import type { StoredEvent } from '../events/storedEvent';
 import { jsonString } from '../events/jsonText';
 import { formatTimestamp } from '../events/timestamps';
+import type { EventIndex } from '../storage/index/eventIndex';
+import type { EventVisitor } from '../storage/eventVisitor';
+import type { RowGroupColumns, StringColumn } from '../storage/segments/segmentReader';
+import type { JsonOutput } from './jsonOutput';
 
 /**
  * An event as API JSON. Built as text so stored payload JSON is spliced in, not parsed and
@@ -14,11 +18,86 @@ export function eventJson(e: StoredEvent): string {
   );
 }
 
-export function eventsJson(events: readonly StoredEvent[]): string {
-  let out = '[';
-  for (let i = 0; i < events.length; i++) {
-    if (i > 0) out += ',';
-    out += eventJson(events[i]!);
+/**
+ * Writes the events it visits as the elements of a JSON array (the same text as `eventJson`,
+ * separated by commas, without the brackets). Flushed events are written from their row
+ * group's bytes: id, payload and metadata are copied, never made into strings.
+ */
+export class EventsJsonWriter implements EventVisitor {
+  count = 0;
+  private readonly out: JsonOutput;
+  private readonly index: EventIndex;
+  /** JSON string literals of the dictionary values met so far (a few per answer). */
+  private readonly types = new Map<number, string>();
+  private readonly entities = new Map<number, string>();
+  private readonly tenants = new Map<number, string>();
+  private readonly byType = new Map<number, string>();
+  private lastEntity = -1;
+  private lastTenant = -1;
+
+  constructor(index: EventIndex, out: JsonOutput) {
+    this.index = index;
+    this.out = out;
   }
-  return out + ']';
+
+  buffered(event: StoredEvent): void {
+    if (this.count++ > 0) this.out.ascii(',');
+    this.out.text(eventJson(event));
+  }
+
+  stored(c: RowGroupColumns, row: number, position: number): void {
+    const out = this.out;
+    const index = this.index;
+    // Few writes an event (each costs about as much as copying 60 bytes): the text between
+    // two copied columns is one string.
+    out.ascii(this.count++ > 0 ? ',{"id":"' : '{"id":"');
+    column(out, c.id, row);
+    out.text(this.between(index.typeOf[position]!, index.entityOf[position]!, index.tenantOf[position]!));
+    column(out, c.payload, row);
+    const timestampAndVersion = `,"timestamp":"${formatTimestamp(index.timestampUs[position]!)}","version":${c.version[row]!}}`;
+    if (isNull(c.metadata, row)) {
+      out.ascii(`,"metadata":null${timestampAndVersion}`);
+    } else {
+      out.ascii(',"metadata":');
+      column(out, c.metadata, row);
+      out.ascii(timestampAndVersion);
+    }
+  }
+
+  /**
+   * The text between id and payload; kept by event type while entity and tenant stay the same
+   * (an entity's history has a handful of types).
+   */
+  private between(type: number, entity: number, tenant: number): string {
+    if (entity !== this.lastEntity || tenant !== this.lastTenant) {
+      this.lastEntity = entity;
+      this.lastTenant = tenant;
+      this.byType.clear();
+    }
+    let s = this.byType.get(type);
+    if (s === undefined) {
+      const index = this.index;
+      s =
+        `","event_type":${literal(this.types, index.types.values, type)},"entity_id":${literal(this.entities, index.entities.values, entity)},` +
+        `"tenant_id":${literal(this.tenants, index.tenants.values, tenant)},"payload":`;
+      if (this.byType.size < 64) this.byType.set(type, s);
+    }
+    return s;
+  }
+}
+
+function literal(seen: Map<number, string>, values: readonly string[], n: number): string {
+  let s = seen.get(n);
+  if (s === undefined) seen.set(n, (s = jsonString(values[n]!)));
+  return s;
+}
+
+function isNull(c: StringColumn, row: number): boolean {
+  return c.valid !== null && (c.valid[row >> 3]! & (1 << (row & 7))) === 0;
+}
+
+/** Value `row` of a column as its stored bytes; `null` where the column holds null. */
+function column(out: JsonOutput, c: StringColumn, row: number): void {
+  if (isNull(c, row)) out.ascii('null');
+  else out.bytes(c.bytes, c.offsets[row]!, c.offsets[row + 1]!);
 }

@@ -11,7 +11,8 @@ import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, wri
 import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners, type IndexInterners } from './segments/indexColumns';
 import { addSidecarRows, decodeSidecar, encodeSidecar, readSidecarFile, SIDECAR_SUFFIX, SIDECAR_TEMP_SUFFIX, SidecarRows, writeSidecarFile } from './segments/indexSidecar';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
-import { decodeColumns, SegmentReader, type SegmentReaderObserver } from './segments/segmentReader';
+import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderObserver } from './segments/segmentReader';
+import { storedEventAt, type EventVisitor } from './eventVisitor';
 import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
@@ -472,31 +473,59 @@ export class EventStore {
   /** Full events at the given index positions, in the order asked. */
   async readPositions(positions: ArrayLike<number>): Promise<StoredEvent[]> {
     const out = new Array<StoredEvent>(positions.length);
-    let bySegment: Map<number, { slots: number[]; rows: number[]; positions: number[] }> | undefined;
-    for (let i = 0; i < positions.length; i++) {
+    const index = this.index;
+    let i = 0;
+    await this.visitPositions(positions, {
+      buffered: (event) => {
+        out[i++] = event;
+      },
+      stored: (columns, row, position) => {
+        out[i++] = storedEventAt(columns, row, index, position);
+      },
+    });
+    return out;
+  }
+
+  /**
+   * Hand the events at `positions` to `visitor`, in that order (see `EventVisitor`). Row groups
+   * not in the segment cache are read first; the visits themselves run in one go, without
+   * awaiting in between.
+   */
+  async visitPositions(positions: ArrayLike<number>, visitor: EventVisitor): Promise<void> {
+    const n = positions.length;
+    // Events in the buffer are taken in this tick, with their location: a flush may move them
+    // once this awaits.
+    const buffered = new Array<StoredEvent | undefined>(n);
+    const columns = new Array<RowGroupColumns | undefined>(n);
+    const rows = new Int32Array(n);
+    let bySegment: Map<number, { slots: number[]; rows: number[] }> | undefined;
+    for (let i = 0; i < n; i++) {
       const pos = positions[i]!;
       const segment = this.index.segmentOf[pos]!;
       if (segment === IN_BUFFER) {
-        out[i] = this.buffer[pos - this.bufferStart]!;
+        buffered[i] = this.buffer[pos - this.bufferStart]!;
       } else {
         bySegment ??= new Map();
         let group = bySegment.get(segment);
         if (!group) {
-          bySegment.set(segment, (group = { slots: [], rows: [], positions: [] }));
+          bySegment.set(segment, (group = { slots: [], rows: [] }));
           // Taken in the same tick the location was read: a compaction cannot delete the file
           // under this read (it waits for the count to drop to 0).
           this.segmentReaders[segment]!++;
         }
         group.slots.push(i);
         group.rows.push(this.index.rowOf[pos]!);
-        group.positions.push(pos);
       }
     }
     if (bySegment) {
       try {
         for (const [segment, group] of bySegment) {
-          const events = await this.reader.readRows(this.segmentFiles[segment]!, group.rows, { index: this.index, positions: group.positions });
-          for (let k = 0; k < events.length; k++) out[group.slots[k]!] = events[k]!;
+          const located = await this.reader.locateRows(this.segmentFiles[segment]!, group.rows);
+          for (let k = 0; k < group.slots.length; k++) {
+            const slot = group.slots[k]!;
+            columns[slot] = located.groups[k]!;
+            rows[slot] = located.within[k]!;
+          }
         }
       } finally {
         for (const segment of bySegment.keys()) {
@@ -504,7 +533,11 @@ export class EventStore {
         }
       }
     }
-    return out;
+    for (let i = 0; i < n; i++) {
+      const c = columns[i];
+      if (c) visitor.stored(c, rows[i]!, positions[i]!);
+      else visitor.buffered(buffered[i]!, positions[i]!);
+    }
   }
 
   async getById(id: string): Promise<StoredEvent | undefined> {

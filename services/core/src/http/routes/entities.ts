@@ -1,5 +1,6 @@
 import { AllSourceError } from '@allsource/errors';
 import type { Express } from 'express';
+import { jsonString } from '../../events/jsonText';
 import { formatTimestamp } from '../../events/timestamps';
 import { foldEntity } from '../../query/entityState';
 import { topEntities } from '../../query/topEntities';
@@ -28,21 +29,18 @@ export function entityRoutes(app: Express, ctx: HttpContext): void {
     if (!fold || fold.eventCount === 0 || !fold.last) {
       throw new AllSourceError('ENTITY_NOT_FOUND', `no events for entity '${entityId}'${asOf !== undefined ? ' up to as_of' : ''}`);
     }
-    const body: Record<string, unknown> = {
-      entity_id: entityId,
-      last_updated: formatTimestamp(fold.last.timestampUs),
-      event_count: fold.eventCount,
-      as_of: asOf === undefined ? null : formatTimestamp(asOf),
-      current_state: fold.state,
-      history: fold.history.map((e) => ({
-        event_id: e.id,
-        type: e.eventType,
-        timestamp: formatTimestamp(e.timestampUs),
-        payload: JSON.parse(e.payloadJson) as unknown,
-      })),
-    };
-    if (fold.history.length < fold.eventCount) body.history_truncated = true;
-    res.json(body);
+    // Built as text: stored payloads are JSON.stringify output already, so they are spliced
+    // into the history as they are instead of being parsed and serialised again.
+    let text =
+      `{"entity_id":${jsonString(entityId)},"last_updated":"${formatTimestamp(fold.last.timestampUs)}","event_count":${fold.eventCount},` +
+      `"as_of":${asOf === undefined ? 'null' : `"${formatTimestamp(asOf)}"`},"current_state":${JSON.stringify(fold.state)},"history":[`;
+    for (let i = 0; i < fold.history.length; i++) {
+      const e = fold.history[i]!;
+      text += `${i > 0 ? ',' : ''}{"event_id":"${e.id}","type":${jsonString(e.eventType)},"timestamp":"${formatTimestamp(e.timestampUs)}","payload":${e.payloadJson}}`;
+    }
+    text += fold.history.length < fold.eventCount ? '],"history_truncated":true}' : ']}';
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.send(text);
   });
 
   app.get('/api/v1/entities/:entity_id/snapshot', async (req, res) => {

@@ -4,7 +4,8 @@ import type { Express, NextFunction, Request, Response } from 'express';
 import { formatTimestamp } from '../../events/timestamps';
 import { ingestEvents } from '../../ingest/ingestEvents';
 import { queryTypeOf, selectPositions, type EventQuery } from '../../query/eventQuery';
-import { eventJson, eventsJson } from '../../query/serialize';
+import { JsonOutput } from '../../query/jsonOutput';
+import { eventJson, EventsJsonWriter } from '../../query/serialize';
 import type { HttpContext } from '../context';
 import { optionalEnum, optionalInt, optionalString, optionalTimestamp } from '../params';
 
@@ -58,9 +59,15 @@ export function eventRoutes(app: Express, ctx: HttpContext): void {
       throw new AllSourceError('INVALID_QUERY', 'since must not be after until');
     }
     const started = performance.now();
-    const events = await ctx.store.readPositions(selectPositions(ctx.store.index, query));
-    ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.length);
-    sendJsonText(res, `{"events":${eventsJson(events)},"count":${events.length}}`);
+    // Written as bytes straight from the segment cache (see EventsJsonWriter).
+    const out = new JsonOutput();
+    out.ascii('{"events":[');
+    const events = new EventsJsonWriter(ctx.store.index, out);
+    await ctx.store.visitPositions(selectPositions(ctx.store.index, query), events);
+    out.ascii(`],"count":${events.count}}`);
+    ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.count);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.send(out.result());
   });
 
   // The live stream is a WebSocket (stream/eventStream.ts handles the upgrade); a plain GET

@@ -3,8 +3,6 @@ import * as path from 'node:path';
 import { crc32c } from '@node-rs/crc32';
 import * as arrow from 'apache-arrow';
 import * as parquet from 'parquet-wasm';
-import type { StoredEvent } from '../../events/storedEvent';
-import type { EventIndex } from '../index/eventIndex';
 import { int64At, int64Words } from './indexColumns';
 
 export interface SegmentReaderOptions {
@@ -39,7 +37,7 @@ interface OpenEntry {
 }
 
 /** A string column of a row group: value i is `bytes[offsets[i]..offsets[i + 1])` (null where `valid` says so). */
-interface StringColumn {
+export interface StringColumn {
   offsets: Int32Array;
   bytes: Buffer;
   /** Validity bitmap (bit i set: value i present), or null when no value is null. */
@@ -47,20 +45,30 @@ interface StringColumn {
 }
 
 /**
- * A decoded row group, kept compact: only the columns the index does not hold (LSN, id, version,
- * payload, metadata), as typed arrays and UTF-8 bytes outside the JS heap; strings are made when
- * a row is read. `bytes` is what it holds (its buffers plus a fixed overhead).
+ * The columns of a decoded row group that the index does not hold (LSN, id, version, payload,
+ * metadata), kept compact: typed arrays and UTF-8 bytes outside the JS heap. Strings are made
+ * from them only when asked (`stringAt`), and answers can copy the bytes as they are.
  */
-interface CachedRowGroup {
+export interface RowGroupColumns {
+  readonly lsn: Float64Array;
+  readonly version: Float64Array;
+  readonly id: StringColumn;
+  readonly payload: StringColumn;
+  readonly metadata: StringColumn;
+}
+
+/** Rows of a segment as located in memory (see `SegmentReader.locateRows`). */
+export interface LocatedRows {
+  groups: RowGroupColumns[];
+  within: Int32Array;
+}
+
+/** A cached row group: its columns, and `bytes`, what it holds (its buffers plus a fixed overhead). */
+interface CachedRowGroup extends RowGroupColumns {
   file: string;
   group: number;
   /** `SegmentReader.tick` at its last use: the least recently used group is evicted first. */
   lastUsed: number;
-  lsn: Float64Array;
-  version: Float64Array;
-  id: StringColumn;
-  payload: StringColumn;
-  metadata: StringColumn;
   bytes: number;
 }
 
@@ -68,15 +76,6 @@ interface CachedRowGroup {
 const READ_COLUMNS = ['sequence', 'id', 'version', 'payload', 'metadata'];
 /** Bookkeeping of a cached row group beyond its buffers (objects, map entries), counted against the bound. */
 const ROW_GROUP_OVERHEAD_BYTES = 1024;
-
-/**
- * The fields of the rows being read that the in-memory index already holds: row i of a read is
- * at index position `positions[i]`.
- */
-export interface IndexedRows {
-  index: EventIndex;
-  positions: ArrayLike<number>;
-}
 
 /**
  * Reads events of flushed segments from disk. Only the row groups a query needs are read
@@ -113,16 +112,17 @@ export class SegmentReader {
   }
 
   /**
-   * Events at the given rows of a segment file, in the order asked. Event type, entity, tenant
-   * and timestamp are taken from the index at `indexed.positions` (the same values the segment
-   * holds); the rest from the segment's cached row groups.
+   * Where the given rows of a segment file are held in memory: for row i, the cached row group
+   * `groups[i]` and its row `within[i]` there. Row groups not cached yet are read and decoded
+   * first. The groups stay valid after the call whatever the cache evicts (eviction only drops
+   * the cache's reference), so a caller can read them at leisure, and without the file.
    */
-  async readRows(file: string, rows: ArrayLike<number>, indexed: IndexedRows): Promise<StoredEvent[]> {
+  async locateRows(file: string, rows: ArrayLike<number>): Promise<LocatedRows> {
     const entry = this.acquire(file);
     try {
       const segment = await entry.segment;
       // The row group of each row, and each distinct group once: cached ones are taken (and
-      // marked used) right away, the others are decoded, then every row is filled in one pass.
+      // marked used) right away, the others are decoded.
       const groupOf = new Uint32Array(rows.length);
       const groups = new Map<number, CachedRowGroup | Promise<CachedRowGroup>>();
       let pending: Array<Promise<CachedRowGroup>> | undefined;
@@ -140,11 +140,8 @@ export class SegmentReader {
         for (const r of settled) if (r.status === 'rejected') throw r.reason;
         for (const [group, got] of groups) if (got instanceof Promise) groups.set(group, await got);
       }
-      const { index, positions } = indexed;
-      const entities = index.entities.values;
-      const types = index.types.values;
-      const tenants = index.tenants.values;
-      const out: StoredEvent[] = new Array(rows.length);
+      const located: RowGroupColumns[] = new Array(rows.length);
+      const within = new Int32Array(rows.length);
       let cached: CachedRowGroup | undefined;
       let cachedGroup = -1;
       for (let i = 0; i < rows.length; i++) {
@@ -153,22 +150,10 @@ export class SegmentReader {
           cached = groups.get(group) as CachedRowGroup;
           cachedGroup = group;
         }
-        const r = rows[i]! - segment.rowStarts[group]!;
-        const pos = positions[i]!;
-        const c = cached!;
-        out[i] = {
-          lsn: c.lsn[r]!,
-          id: stringAt(c.id, r)!,
-          eventType: types[index.typeOf[pos]!]!,
-          entityId: entities[index.entityOf[pos]!]!,
-          tenantId: tenants[index.tenantOf[pos]!]!,
-          timestampUs: index.timestampUs[pos]!,
-          version: c.version[r]!,
-          payloadJson: stringAt(c.payload, r)!,
-          metadataJson: stringAt(c.metadata, r),
-        };
+        located[i] = cached!;
+        within[i] = rows[i]! - segment.rowStarts[group]!;
       }
-      return out;
+      return { groups: located, within };
     } finally {
       this.release(entry);
     }
@@ -369,7 +354,8 @@ function isSet(bitmap: Uint8Array, bit: number): boolean {
   return (bitmap[bit >> 3]! & (1 << (bit & 7))) !== 0;
 }
 
-function stringAt(column: StringColumn, row: number): string | null {
+/** Value `row` of a string column as a string (null where the column holds null). */
+export function stringAt(column: StringColumn, row: number): string | null {
   if (column.valid && (column.valid[row >> 3]! & (1 << (row & 7))) === 0) return null;
   return column.bytes.toString('utf8', column.offsets[row]!, column.offsets[row + 1]!);
 }
