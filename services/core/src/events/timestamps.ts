@@ -7,6 +7,15 @@ let lastFormatted = '';
 export function formatTimestamp(us: number): string {
   if (us === lastFormattedUs) return lastFormatted;
   const second = Math.floor(us / 1_000_000);
+  const fraction = us - second * 1_000_000;
+  const ms = Math.floor(fraction / 1000);
+  lastFormatted = `${timestampSecondPrefix(second)}${DIGITS3[ms]}${DIGITS3[fraction - ms * 1000]}Z`;
+  lastFormattedUs = us;
+  return lastFormatted;
+}
+
+/** `YYYY-MM-DDTHH:mm:ss.` of a second since the epoch: the text before the microseconds. */
+export function timestampSecondPrefix(second: number): string {
   const slot = second & (SECOND_SLOTS - 1);
   let prefix = secondPrefix[slot];
   if (secondOf[slot] !== second || prefix === undefined) {
@@ -15,11 +24,7 @@ export function formatTimestamp(us: number): string {
     secondPrefix[slot] = prefix;
     secondOf[slot] = second;
   }
-  const fraction = us - second * 1_000_000;
-  const ms = Math.floor(fraction / 1000);
-  lastFormatted = `${prefix}${DIGITS3[ms]}${DIGITS3[fraction - ms * 1000]}Z`;
-  lastFormattedUs = us;
-  return lastFormatted;
+  return prefix;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { formatTimestamp } from '../events/timestamps';
 import { JsonOutput } from './jsonOutput';
 
 describe('JsonOutput', () => {
@@ -26,5 +27,37 @@ describe('JsonOutput', () => {
 
   it('gives an empty result when nothing was written', () => {
     expect(new JsonOutput().result().length).toBe(0);
+  });
+
+  it('writes integers as String does', () => {
+    const values = [0, 1, 9, 10, 99, 100, 101, 65_535, 1_234_567_890, 2 ** 32, Number.MAX_SAFE_INTEGER];
+    const out = new JsonOutput(4);
+    for (const v of values) {
+      out.integer(v);
+      out.ascii(' ');
+    }
+    expect(out.result().toString('latin1')).toBe(values.map((v) => `${String(v)} `).join(''));
+  });
+
+  it('writes timestamps as formatTimestamp does', () => {
+    const values = [0, 1, 999_999, 1_000_000, 1_764_250_000_123_456, 1_764_250_000_000_000, 1_764_250_000_999_999, -1, -1_500_000, 253_402_300_799_999_999];
+    for (let i = 0; i < 200; i++) values.push(Math.floor(1_700_000_000_000_000 + i * 7_654_321.3));
+    const out = new JsonOutput(8);
+    for (const us of values) {
+      out.timestamp(us);
+      out.ascii('|');
+    }
+    expect(out.result().toString('latin1')).toBe(values.map((us) => `${formatTimestamp(us)}|`).join(''));
+  });
+
+  it('finishes as a string, and the next outputs reuse its buffer without mixing contents', () => {
+    const texts = ['{"first":"ünï 🎉"}', 'x'.repeat(70_000), '{}', `[${'1,'.repeat(40_000)}1]`, 'é'];
+    for (let round = 0; round < 3; round++) {
+      for (const text of texts) {
+        const out = new JsonOutput(10);
+        out.text(text);
+        expect(out.finish()).toBe(text);
+      }
+    }
   });
 });

@@ -493,50 +493,72 @@ export class EventStore {
    */
   async visitPositions(positions: ArrayLike<number>, visitor: EventVisitor): Promise<void> {
     const n = positions.length;
-    // Events in the buffer are taken in this tick, with their location: a flush may move them
-    // once this awaits.
-    const buffered = new Array<StoredEvent | undefined>(n);
+    const index = this.index;
+    // Where each event is, found in this tick: events in the buffer (a flush may move them once
+    // this awaits) and rows of cached row groups (no await needed). The common case, everything
+    // cached, awaits nothing.
+    let buffered: Array<StoredEvent | undefined> | undefined;
     const columns = new Array<RowGroupColumns | undefined>(n);
     const rows = new Int32Array(n);
-    let bySegment: Map<number, { slots: number[]; rows: number[] }> | undefined;
+    let missing: number[] | undefined;
+    let last: RowGroupColumns | undefined;
+    let lastSegment = -1;
     for (let i = 0; i < n; i++) {
       const pos = positions[i]!;
-      const segment = this.index.segmentOf[pos]!;
+      const segment = index.segmentOf[pos]!;
       if (segment === IN_BUFFER) {
-        buffered[i] = this.buffer[pos - this.bufferStart]!;
-      } else {
-        bySegment ??= new Map();
-        let group = bySegment.get(segment);
-        if (!group) {
-          bySegment.set(segment, (group = { slots: [], rows: [] }));
-          // Taken in the same tick the location was read: a compaction cannot delete the file
-          // under this read (it waits for the count to drop to 0).
-          this.segmentReaders[segment]!++;
-        }
-        group.slots.push(i);
-        group.rows.push(this.index.rowOf[pos]!);
+        (buffered ??= new Array<StoredEvent | undefined>(n))[i] = this.buffer[pos - this.bufferStart]!;
+        continue;
       }
-    }
-    if (bySegment) {
-      try {
-        for (const [segment, group] of bySegment) {
-          const located = await this.reader.locateRows(this.segmentFiles[segment]!, group.rows);
-          for (let k = 0; k < group.slots.length; k++) {
-            const slot = group.slots[k]!;
-            columns[slot] = located.groups[k]!;
-            rows[slot] = located.within[k]!;
-          }
-        }
-      } finally {
-        for (const segment of bySegment.keys()) {
-          if (--this.segmentReaders[segment]! === 0 && this.retiredSegments.has(segment)) void this.deleteSegmentFile(segment);
+      const row = index.rowOf[pos]!;
+      if (segment !== lastSegment || !last || row < last.firstRow || row >= last.firstRow + last.rowCount) {
+        last = this.reader.cachedRowGroup(this.segmentFiles[segment]!, row);
+        lastSegment = segment;
+        if (!last) {
+          (missing ??= []).push(i);
+          continue;
         }
       }
+      columns[i] = last;
+      rows[i] = row - last.firstRow;
     }
+    if (missing) await this.locateMissing(positions, missing, columns, rows);
     for (let i = 0; i < n; i++) {
       const c = columns[i];
       if (c) visitor.stored(c, rows[i]!, positions[i]!);
-      else visitor.buffered(buffered[i]!, positions[i]!);
+      else visitor.buffered(buffered![i]!, positions[i]!);
+    }
+  }
+
+  /** Read the row groups of `missing` (slots of `positions`) that the segment cache lacks. */
+  private async locateMissing(positions: ArrayLike<number>, missing: number[], columns: Array<RowGroupColumns | undefined>, rows: Int32Array): Promise<void> {
+    const bySegment = new Map<number, { slots: number[]; rows: number[] }>();
+    for (const slot of missing) {
+      const pos = positions[slot]!;
+      const segment = this.index.segmentOf[pos]!;
+      let group = bySegment.get(segment);
+      if (!group) {
+        bySegment.set(segment, (group = { slots: [], rows: [] }));
+        // Taken in the same tick the location was read: a compaction cannot delete the file
+        // under this read (it waits for the count to drop to 0).
+        this.segmentReaders[segment]!++;
+      }
+      group.slots.push(slot);
+      group.rows.push(this.index.rowOf[pos]!);
+    }
+    try {
+      for (const [segment, group] of bySegment) {
+        const located = await this.reader.locateRows(this.segmentFiles[segment]!, group.rows);
+        for (let k = 0; k < group.slots.length; k++) {
+          const slot = group.slots[k]!;
+          columns[slot] = located.groups[k]!;
+          rows[slot] = located.within[k]!;
+        }
+      }
+    } finally {
+      for (const segment of bySegment.keys()) {
+        if (--this.segmentReaders[segment]! === 0 && this.retiredSegments.has(segment)) void this.deleteSegmentFile(segment);
+      }
     }
   }
 

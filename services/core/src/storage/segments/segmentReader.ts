@@ -32,6 +32,8 @@ interface OpenSegment {
  */
 interface OpenEntry {
   segment: Promise<OpenSegment>;
+  /** The segment once opened: lets a read of cached row groups go without awaiting. */
+  opened?: OpenSegment;
   users: number;
   dropped: boolean;
 }
@@ -50,6 +52,9 @@ export interface StringColumn {
  * from them only when asked (`stringAt`), and answers can copy the bytes as they are.
  */
 export interface RowGroupColumns {
+  /** The segment row of the group's first row, and how many rows it holds. */
+  readonly firstRow: number;
+  readonly rowCount: number;
   readonly lsn: Float64Array;
   readonly version: Float64Array;
   readonly id: StringColumn;
@@ -109,6 +114,21 @@ export class SegmentReader {
 
   get cacheBytes(): number {
     return this.cachedBytes;
+  }
+
+  /**
+   * The cached row group holding `row` of `file` (marked used), or undefined when it is not
+   * cached or the file is not open: then `locateRows` reads it. No await, no allocation, so a
+   * query whose row groups are all cached runs in one go.
+   */
+  cachedRowGroup(file: string, row: number): RowGroupColumns | undefined {
+    const segment = this.open.get(file)?.opened;
+    if (!segment) return undefined;
+    const hit = this.cache.get(file)?.get(findGroup(segment.rowStarts, row));
+    if (!hit) return undefined;
+    hit.lastUsed = ++this.tick;
+    this.observer.onCacheHit?.();
+    return hit;
   }
 
   /**
@@ -213,9 +233,14 @@ export class SegmentReader {
         }
       })();
       const created: OpenEntry = { segment, users: 0, dropped: false };
-      segment.catch(() => {
-        if (this.open.get(file) === created) this.open.delete(file);
-      });
+      segment.then(
+        (opened) => {
+          created.opened = opened;
+        },
+        () => {
+          if (this.open.get(file) === created) this.open.delete(file);
+        },
+      );
       this.open.set(file, created);
       entry = created;
     }
@@ -261,7 +286,7 @@ export class SegmentReader {
       this.observer.onCacheMiss?.();
       loading = (async () => {
         const table = arrow.tableFromIPC((await segment.file.read({ rowGroups: [group], columns: READ_COLUMNS })).intoIPCStream());
-        const decoded = compactRowGroup(file, group, table);
+        const decoded = compactRowGroup(file, group, segment.rowStarts[group]!, table);
         let groups = this.cache.get(file);
         if (!groups) this.cache.set(file, (groups = new Map()));
         groups.set(group, decoded);
@@ -294,7 +319,7 @@ export class SegmentReader {
 }
 
 /** The read columns of a decoded row group in compact form (see `CachedRowGroup`). */
-function compactRowGroup(file: string, group: number, table: arrow.Table): CachedRowGroup {
+function compactRowGroup(file: string, group: number, firstRow: number, table: arrow.Table): CachedRowGroup {
   const n = table.numRows;
   const column = (name: string): readonly arrow.Data[] => {
     const vector = table.getChild(name);
@@ -347,7 +372,7 @@ function compactRowGroup(file: string, group: number, table: arrow.Table): Cache
   const metadata = strings('metadata', true);
   let bytes = ROW_GROUP_OVERHEAD_BYTES + lsn.byteLength + version.byteLength;
   for (const c of [id, payload, metadata]) bytes += c.offsets.byteLength + c.bytes.length + (c.valid?.byteLength ?? 0);
-  return { file, group, lastUsed: 0, lsn, version, id, payload, metadata, bytes };
+  return { file, group, lastUsed: 0, firstRow, rowCount: n, lsn, version, id, payload, metadata, bytes };
 }
 
 function isSet(bitmap: Uint8Array, bit: number): boolean {
