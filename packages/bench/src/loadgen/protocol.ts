@@ -36,7 +36,8 @@ export interface AutocannonResult {
 }
 
 /**
- * Closed-loop latency sampling: each lane is one keep-alive connection sending its requests one
+ * Closed-loop latency sampling: each lane is one keep-alive connection (a minimal HTTP/1.1
+ * client, loadgen/rawHttp.ts, so the client adds little of its own) sending its requests one
  * after another (cycling), timing each from the request to the last byte of the answer. The job
  * ends when every foreground lane has sent `count` requests (or run `durationMs`); background
  * lanes (e.g. a /health probe) run until then.
@@ -56,6 +57,8 @@ export interface Lane {
   requests: Req[];
   count?: number;
   durationMs?: number;
+  /** Requests sent (cycling from the first) before the timed ones, not timed: warms the load generator's own code. */
+  warmup?: number;
   /** Pause between one answer and the next request. */
   intervalMs?: number;
   background?: boolean;

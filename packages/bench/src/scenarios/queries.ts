@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DuckJob, DuckResult } from '../children/duckdb';
 import { figure, target, type Scenario } from '../lib/figures';
-import { getJson, ok, pool } from '../lib/http';
+import { getJson, ok, pool, request } from '../lib/http';
 import { checkLoad, lanes } from '../lib/loadgen';
 import { coreMain, distDir, removeDir, runJsonChild, sleep, startServer, tempDir, type ServerProcess } from '../lib/processes';
 import { median, num, round } from '../lib/stats';
@@ -24,7 +24,8 @@ interface QueryDef {
  * range and entity state, over HTTP from the load generator (one connection, one request at a
  * time, 64 different parameters cycled); entity state also on a copy of the data served with
  * automatic snapshots off (SNAPSHOT_EVERY_EVENTS=0, and the snapshot files removed). The same
- * questions answered by DuckDB over the same segment files, side by side.
+ * questions answered by DuckDB over the same segment files, side by side; and the floor of the
+ * entity history's latency: a plain server answering the same number of bytes, same client.
  */
 export const queries: Scenario = {
   id: '6-queries',
@@ -33,7 +34,9 @@ export const queries: Scenario = {
     const { quick, repeats } = ctx.settings;
     const total = quick ? 200_000 : 1_000_000;
     const entities = Math.round(total / EVENTS_PER_ENTITY);
-    const perQuery = quick ? 100 : 500;
+    const perQuery = quick ? 300 : 2000;
+    // Untimed requests each lane sends first (the load generator is a new process every round).
+    const warmup = quick ? 100 : 300;
     const entity = (k: number): string => `order-${k % PARAMS}`;
 
     // Load through the real ingest path (so automatic snapshots are taken), then stop: the
@@ -42,6 +45,9 @@ export const queries: Scenario = {
     const withoutSnapshots = tempDir('query-nosnap');
     let a: ServerProcess | undefined;
     let b: ServerProcess | undefined;
+    let floor: ServerProcess | undefined;
+    const floorRounds: LaneResult[] = [];
+    let historyBytes = 0;
     const coreRounds: Array<Record<string, LaneResult>> = [];
     const noSnapRounds: LaneResult[] = [];
     const coreRows: Record<string, number> = {};
@@ -111,7 +117,7 @@ export const queries: Scenario = {
           duck: { sql: 'SELECT payload FROM events WHERE entity_id = $1 ORDER BY sequence', params: (k) => [entity(k)], fold: true },
         },
       ];
-      const laneOf = (d: QueryDef): Lane => ({ name: d.name, requests: Array.from({ length: PARAMS }, (_, k) => ({ path: d.core(k) })), count: perQuery });
+      const laneOf = (d: QueryDef): Lane => ({ name: d.name, requests: Array.from({ length: PARAMS }, (_, k) => ({ path: d.core(k) })), count: perQuery, warmup });
       const stateLane = laneOf(defs[3]!);
       // Rows the core answers per query (mean over the 64 parameters), to check DuckDB answers the same question.
       for (const d of defs) {
@@ -122,16 +128,27 @@ export const queries: Scenario = {
         }
         coreRows[d.name] = rows / PARAMS;
       }
-      // One untimed pass to warm both cores (first reads of each segment).
-      await lanes({ base: a.url, timeLimitMs: 120_000, sequential: true, lanes: defs.map((d) => ({ ...laneOf(d), count: PARAMS })) });
-      await lanes({ base: b.url, timeLimitMs: 120_000, lanes: [{ ...stateLane, count: PARAMS }] });
+      // The floor: a plain server answering as many bytes as an entity history, timed the same way.
+      for (let k = 0; k < PARAMS; k++) historyBytes += Buffer.byteLength((await request('GET', `${a.url}${defs[0]!.core(k)}`)).text);
+      historyBytes = Math.round(historyBytes / PARAMS);
+      floor = await startServer('static-answer', path.join(distDir, 'servers/staticAnswer.js'), { BODY_BYTES: String(historyBytes) });
+      const floorLane: Lane = { name: 'floor', requests: [{ path: '/api/v1/events/query' }], count: perQuery, warmup };
+      // One untimed pass to warm both cores (first reads of each segment) and the floor.
+      await lanes({ base: a.url, timeLimitMs: 120_000, sequential: true, lanes: defs.map((d) => ({ ...laneOf(d), count: PARAMS, warmup: 0 })) });
+      await lanes({ base: b.url, timeLimitMs: 120_000, lanes: [{ ...stateLane, count: PARAMS, warmup: 0 }] });
+      await lanes({ base: floor.url, timeLimitMs: 120_000, lanes: [{ ...floorLane, count: PARAMS, warmup: 0 }] });
       for (let r = 0; r < repeats; r++) {
         const resA = await lanes({ base: a.url, timeLimitMs: 300_000, sequential: true, lanes: defs.map(laneOf) });
         const resB = await lanes({ base: b.url, timeLimitMs: 300_000, lanes: [stateLane] });
-        for (const l of [...resA.lanes, ...resB.lanes]) checkLoad(l, `query ${l.name}`);
+        const resF = await lanes({ base: floor.url, timeLimitMs: 300_000, lanes: [floorLane] });
+        for (const l of [...resA.lanes, ...resB.lanes, ...resF.lanes]) checkLoad(l, `query ${l.name}`);
         coreRounds.push(Object.fromEntries(resA.lanes.map((l) => [l.name, l])));
         noSnapRounds.push(resB.lanes[0]!);
-        ctx.log(`round ${r + 1}: ${resA.lanes.map((l) => `${l.name} p50 ${l.latency.p50} p99 ${l.latency.p99}`).join('; ')}; state without snapshots p99 ${resB.lanes[0]!.latency.p99} ms`);
+        floorRounds.push(resF.lanes[0]!);
+        ctx.log(
+          `round ${r + 1}: ${resA.lanes.map((l) => `${l.name} p50 ${l.latency.p50} p99 ${l.latency.p99}`).join('; ')}; state without snapshots p99 ${resB.lanes[0]!.latency.p99} ms; ` +
+            `floor (${historyBytes} bytes) p50 ${resF.lanes[0]!.latency.p50} p99 ${resF.lanes[0]!.latency.p99} ms`,
+        );
       }
 
       const glob = path.join(withSnapshots, 'segments', '*.parquet');
@@ -144,8 +161,9 @@ export const queries: Scenario = {
       };
       duck = await runJsonChild<DuckResult>(path.join(distDir, 'children/duckdb.js'), duckJob, { timeoutMs: duckJob.timeLimitMs + 60_000 });
       ctx.log(`DuckDB ${duck.version} (${duck.threads} threads): ${duck.queries.map((q) => `${q.name} p50 ${q.latency.p50} p99 ${q.latency.p99}`).join('; ')}`);
-      ctx.note('query_data', { events: total, entities, events_per_entity: EVENTS_PER_ENTITY, segments: segments.length, snapshot_files: snapshotFiles, requests_per_query_per_round: perQuery, duckdb: `${duck.version}, ${duck.threads} threads, enable_object_cache=true` });
+      ctx.note('query_data', { events: total, entities, events_per_entity: EVENTS_PER_ENTITY, segments: segments.length, snapshot_files: snapshotFiles, requests_per_query_per_round: perQuery, untimed_warmup_requests_per_lane: warmup, duckdb: `${duck.version}, ${duck.threads} threads, enable_object_cache=true` });
     } finally {
+      await floor?.stop();
       await b?.stop();
       await a?.stop();
       removeDir(withSnapshots);
@@ -169,6 +187,18 @@ export const queries: Scenario = {
         }),
       );
     }
+    const history = coreRounds.map((r) => r['entity history']!);
+    ctx.add(
+      figure({
+        scenario: this.id,
+        name: `entity history p99 vs a plain server answering the same bytes`,
+        unit: 'ms',
+        runs: history.map((x) => x.latency.p99),
+        baseline: { name: `plain Node server, prebuilt ${historyBytes}-byte answer (p99)`, runs: floorRounds.map((x) => x.latency.p99) },
+        detail: `p50 ${num(median(history.map((x) => x.latency.p50)))} ms vs floor ${num(median(floorRounds.map((x) => x.latency.p50)))} ms: what loopback, scheduling and the client add to any answer this size`,
+        extra: { floor_p50_ms: floorRounds.map((x) => x.latency.p50), answer_bytes: historyBytes },
+      }),
+    );
     const withSnap = coreRounds.map((r) => r['entity state']!);
     ctx.add(
       figure({

@@ -1,0 +1,21 @@
+import * as http from 'node:http';
+
+/**
+ * The machine's floor for a query answer: a plain Node server that answers every request with
+ * the same prebuilt JSON body of BODY_BYTES bytes. Timed by the same load generator as the core,
+ * it shows what loopback, scheduling and the client add to any answer of that size.
+ */
+const size = Number(process.env.BODY_BYTES ?? 1000);
+const body = Buffer.from(`{"events":[${'0,'.repeat(Math.max(0, Math.floor((size - 25) / 2)))}0],"count":0}`);
+
+const server = http.createServer((req, res) => {
+  req.resume();
+  req.on('end', () => {
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end(body);
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`${JSON.stringify({ listening: (server.address() as { port: number }).port })}\n`);
+});
