@@ -82,8 +82,11 @@ function start() {
   const host = process.env.HOST ?? '127.0.0.1';
   const corePort = process.env.CORE_PORT ?? '8080';
   const controlPlanePort = process.env.CONTROL_PLANE_PORT ?? '8081';
+  // Node.js flags for the core only (docs/configuration.md, "Runtime options"), e.g. the
+  // read-tuned young generation: CORE_NODE_OPTIONS=--max-semi-space-size=2
+  const coreNodeArgs = (process.env.CORE_NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a !== '');
   const services = [
-    ['core', join(root, 'services', 'core', 'dist', 'main.js'), { PORT: corePort, HOST: host, DATA_DIR: process.env.DATA_DIR ?? join(root, 'data') }],
+    ['core', join(root, 'services', 'core', 'dist', 'main.js'), { PORT: corePort, HOST: host, DATA_DIR: process.env.DATA_DIR ?? join(root, 'data') }, coreNodeArgs],
     [
       'control-plane',
       join(root, 'services', 'control-plane', 'dist', 'main.js'),
@@ -97,9 +100,9 @@ function start() {
   ];
   log(`core on http://${host}:${corePort}, control plane and dashboard on http://${host}:${controlPlanePort}`);
   const children = [];
-  const launch = ([name, main, env]) => {
-    log(`starting ${name}`);
-    const child = spawn(process.execPath, [main], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  const launch = ([name, main, env, nodeArgs = []]) => {
+    log(`starting ${name}${nodeArgs.length > 0 ? ` (node ${nodeArgs.join(' ')})` : ''}`);
+    const child = spawn(process.execPath, [...nodeArgs, main], { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
     child.on('exit', (code, signal) => {
       log(`${name} exited (${code ?? signal})`);
       for (const other of children) if (other !== child && other.exitCode === null) other.kill('SIGTERM');
