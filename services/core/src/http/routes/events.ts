@@ -73,7 +73,11 @@ export function eventRoutes(app: Express, ctx: HttpContext): void {
     out.ascii(`],"count":${events.count}}`);
     ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.count);
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.send(out.finish());
+    // The answer is sent from the output's own buffer, which is reused once the response has
+    // finished (every byte handed to the socket); a response that ends otherwise (the client
+    // went away) leaves it to the collector.
+    res.once('finish', () => out.recycle());
+    res.send(out.result());
   });
 
   // The live stream is a WebSocket (stream/eventStream.ts handles the upgrade); a plain GET
