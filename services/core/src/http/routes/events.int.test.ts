@@ -674,3 +674,31 @@ describe('event queries', () => {
     expectError(await t.client.raw('GET', `/api/v1/events/query?${q}`), 400, 'INVALID_QUERY', 'Invalid query');
   });
 });
+
+describe('concurrent queries', () => {
+  let t: TestCore;
+  const byEntity = new Map<string, string[]>();
+
+  beforeAll(async () => {
+    // A segment cache of one row group: nearly every read waits for a decode, so queries in
+    // flight together interleave while their answers are being written.
+    t = await startTestCore({ SEGMENT_CACHE_BYTES: '0', ROW_GROUP_SIZE: '16', FLUSH_MAX_AGE_MS: '3600000' });
+    for (let b = 0; b < 12; b++) {
+      const batch = Array.from({ length: 25 }, (_, i) => ({ event_type: 'thing.happened', entity_id: `ent-${(b * 25 + i) % 9}`, payload: { b, i, text: 'ü'.repeat(i) } }));
+      const res = await t.client.ingestBatch(batch);
+      res.events.forEach((e, i) => byEntity.set(batch[i]!.entity_id, [...(byEntity.get(batch[i]!.entity_id) ?? []), e.event_id]));
+      if (b === 7) await t.core.store.flush();
+    }
+  });
+  afterAll(() => t.stop());
+
+  it('answers many queries at once, each with its own events (answer buffers are reused)', async () => {
+    const ids = [...byEntity.keys()];
+    const asked = Array.from({ length: 60 }, (_, k) => ids[k % ids.length]!);
+    const answers = await Promise.all(asked.map((entity_id) => t.client.queryEvents({ entity_id })));
+    answers.forEach((res, k) => {
+      expect(res.events.map((e) => e.id)).toEqual(byEntity.get(asked[k]!));
+      expect(res.events.every((e) => e.entity_id === asked[k])).toBe(true);
+    });
+  });
+});
