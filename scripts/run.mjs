@@ -82,8 +82,8 @@ function start() {
   const host = process.env.HOST ?? '127.0.0.1';
   const corePort = process.env.CORE_PORT ?? '8080';
   const controlPlanePort = process.env.CONTROL_PLANE_PORT ?? '8081';
-  // Node.js flags for the core only (docs/configuration.md, "Runtime options"), e.g. the
-  // read-tuned young generation: CORE_NODE_OPTIONS=--max-semi-space-size=2
+  // Node.js flags for the core only (docs/configuration.md, "Runtime options"), e.g.
+  // CORE_NODE_OPTIONS=--max-old-space-size=4096
   const coreNodeArgs = (process.env.CORE_NODE_OPTIONS ?? '').split(/\s+/).filter((a) => a !== '');
   const services = [
     ['core', join(root, 'services', 'core', 'dist', 'main.js'), { PORT: corePort, HOST: host, DATA_DIR: process.env.DATA_DIR ?? join(root, 'data') }, coreNodeArgs],

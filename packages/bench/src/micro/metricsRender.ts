@@ -20,8 +20,9 @@ import { ok, pool } from '../lib/http';
 import { removeDir, repoRoot, tempDir } from '../lib/processes';
 import { round, summarize } from '../lib/stats';
 import { PIPELINE_MAX, createPipelines, sendDistinctTypes } from '../scenarios/scrapeCost';
+import { parseArgs } from '../lib/args';
 
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const args = parseArgs();
 const RENDERS = Number(args.get('renders') ?? 200);
 
 async function renderCost(): Promise<void> {

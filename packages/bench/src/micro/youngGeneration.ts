@@ -1,13 +1,13 @@
 /**
- * What the read-tuned runtime setting costs ingest: the core run with Node's default young
- * generation vs with `--max-semi-space-size=2` (docs/configuration.md), side by side, runs
- * alternating, same load generator:
+ * What a small young generation costs ingest: the core run with Node's default young generation
+ * vs with `--max-semi-space-size=2` (docs/configuration.md, "Runtime options"), side by side,
+ * runs alternating, same load generator:
  *
  *   node packages/bench/dist/micro/youngGeneration.js [--seconds=6] [--runs=3]
  *
  * Single-event ingest (50 connections) and batch ingest (1000 events a request, 4 connections),
- * durable. Prints the figures and writes results/young-generation.json. Scenario 6 of the suite
- * gives the other side: the entity query latency with and without the setting.
+ * durable. Prints the figures and writes results/young-generation.json. The query side:
+ * `micro/queryAB.js --b-node-args=--max-semi-space-size=2`.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,9 +17,10 @@ import { cleanupAll, coreMain, startServer } from '../lib/processes';
 import { median, round, spread, type Spread } from '../lib/stats';
 import { batchBody, sampleEvent } from '../lib/workload';
 import type { Req } from '../loadgen/protocol';
+import { parseArgs } from '../lib/args';
 
 const FLAG = '--max-semi-space-size=2';
-const args = new Map(process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]));
+const args = parseArgs();
 const SECONDS = Number(args.get('seconds') ?? 6);
 const RUNS = Number(args.get('runs') ?? 3);
 
