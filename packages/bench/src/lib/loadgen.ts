@@ -17,7 +17,8 @@ export function lanes(job: Omit<LanesJob, 'kind'>): Promise<LanesResult> {
 }
 
 /** Throws when a load saw errors or non-2xx answers (a figure over failures would be meaningless). */
-export function checkLoad(r: { non2xx: number; errors: number; statusCodes: Record<string, number> }, who: string): void {
+export function checkLoad(r: { non2xx: number; errors: number; statusCodes: Record<string, number>; incomplete?: boolean }, who: string): void {
+  if (r.incomplete) throw new Error(`${who}: the load ran out of time before sending every request`);
   if (r.non2xx > 0 || r.errors > 0) {
     throw new Error(`${who}: ${r.non2xx} non-2xx answers (${JSON.stringify(r.statusCodes)}) and ${r.errors} errors during the load`);
   }

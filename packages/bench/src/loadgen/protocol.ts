@@ -74,6 +74,8 @@ export interface LaneResult {
   statusCodes: Record<string, number>;
   lastBodyBytes?: number;
   seriesCount?: number;
+  /** The lane had a `count` and the job's time limit ended it first. */
+  incomplete?: boolean;
 }
 
 export interface LanesResult {

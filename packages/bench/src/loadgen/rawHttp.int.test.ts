@@ -4,6 +4,7 @@
  * closes, and failures (no answer, connection dropped) reported without hanging.
  */
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { encodeRequest, RawHttpConnection } from './rawHttp';
 
@@ -118,5 +119,64 @@ describe('RawHttpConnection', () => {
     await expect(c.send(get('/two'))).rejects.toThrow(/already in flight/);
     expect((await first).status).toBe(200);
     c.close();
+  });
+
+  describe('against a hand-written server', () => {
+    let raw: net.Server;
+    let rawPort: number;
+    let accepted = 0;
+    beforeAll(async () => {
+      // Each connection answers its first request; the second request on a connection is
+      // dropped unanswered (as a server closing an idle keep-alive connection would), except on
+      // /http10 and /multi-close, which answer in ways that end the connection.
+      raw = net.createServer((socket) => {
+        accepted++;
+        let seen = 0;
+        let buffered = '';
+        socket.on('data', (d) => {
+          buffered += d.toString('latin1');
+          while (buffered.includes('\r\n\r\n')) {
+            const end = buffered.indexOf('\r\n\r\n');
+            const head = buffered.slice(0, end);
+            buffered = buffered.slice(end + 4);
+            seen++;
+            const path = head.split(' ')[1];
+            if (path === '/http10') socket.end('HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nold style');
+            else if (path === '/multi-close') socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive, close\r\n\r\nok');
+            else if (seen >= 2) socket.destroy();
+            else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfirst');
+          }
+        });
+      });
+      await new Promise<void>((resolve) => raw.listen(0, '127.0.0.1', resolve));
+      rawPort = (raw.address() as AddressInfo).port;
+    });
+    afterAll(async () => {
+      await new Promise((resolve) => raw.close(resolve));
+    });
+
+    const rawGet = (path: string) => encodeRequest(`127.0.0.1:${rawPort}`, { path });
+
+    it('sends a request again on a new connection when a kept-alive one closes before answering', async () => {
+      const c = new RawHttpConnection('127.0.0.1', rawPort);
+      const before = accepted;
+      for (let i = 0; i < 3; i++) {
+        const res = await c.send(rawGet(`/r${i}`), true);
+        expect(res.body!.toString()).toBe('first');
+      }
+      // 1st on connection A; 2nd dropped on A, resent on B; 3rd dropped on B, resent on C.
+      expect(accepted - before).toBe(3);
+      c.close();
+    });
+
+    it('treats HTTP/1.0 without keep-alive and "Connection: keep-alive, close" as ending the connection', async () => {
+      const c = new RawHttpConnection('127.0.0.1', rawPort);
+      const before = accepted;
+      expect((await c.send(rawGet('/http10'), true)).body!.toString()).toBe('old style');
+      expect((await c.send(rawGet('/multi-close'), true)).body!.toString()).toBe('ok');
+      expect((await c.send(rawGet('/after'), true)).body!.toString()).toBe('first');
+      expect(accepted - before).toBe(3);
+      c.close();
+    });
   });
 });

@@ -30,17 +30,22 @@ type BodyMode = { kind: 'length'; left: number } | { kind: 'chunked' } | { kind:
  * answer with a minimal parser (status line, then a Content-Length, chunked or read-until-close
  * body). The latency lanes use it instead of `node:http`, whose client work and garbage put a
  * tail of its own on every sample: measured against a server answering a prebuilt 40 KB body,
- * p99 2.1–2.4 ms through `http.request`, 0.16–0.25 ms through this connection.
+ * from a new load-generator process, p99 2.1–2.4 ms through `http.request`, 0.9–1.4 ms through
+ * this connection (and less once the process has warmed up: docs/benchmarks.md, Method).
  *
- * A connection the server closes (or answers with `Connection: close`) is opened again by the
- * next request. A request not answered within `timeoutMs` fails and drops the connection.
+ * A connection the server closes (or answers with `Connection: close`, or HTTP/1.0 without
+ * keep-alive) is opened again by the next request; a request whose kept-alive connection closes
+ * before any byte of an answer (the server timed it out as idle) is sent once more on a new one.
+ * A request not answered within `timeoutMs` fails and drops the connection.
  */
 export class RawHttpConnection {
   private readonly host: string;
   private readonly port: number;
   private readonly timeoutMs: number;
   private socket: net.Socket | undefined;
-  private pending: { resolve: (r: RawResponse) => void; reject: (e: Error) => void; keepBody: boolean; sentAt: number } | undefined;
+  private pending:
+    | { resolve: (r: RawResponse) => void; reject: (e: Error) => void; keepBody: boolean; sentAt: number; request: Buffer; reused: boolean }
+    | undefined;
   private head: Buffer | undefined;
   private status = 0;
   private mode: BodyMode = { kind: 'none' };
@@ -60,7 +65,7 @@ export class RawHttpConnection {
   send(request: Buffer, keepBody = false): Promise<RawResponse> {
     if (this.pending) return Promise.reject(new Error('a request is already in flight on this connection'));
     return new Promise<RawResponse>((resolve, reject) => {
-      this.pending = { resolve, reject, keepBody, sentAt: performance.now() };
+      this.pending = { resolve, reject, keepBody, sentAt: performance.now(), request, reused: this.socket !== undefined };
       this.head = undefined;
       this.mode = { kind: 'none' };
       this.status = 0;
@@ -77,6 +82,7 @@ export class RawHttpConnection {
 
   close(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.drop(new Error('connection closed by the client'));
   }
 
@@ -98,9 +104,15 @@ export class RawHttpConnection {
     });
     socket.on('close', () => {
       if (this.socket !== socket) return;
-      if (this.pending && this.status !== 0 && this.head === undefined && this.mode.kind === 'until-close') {
+      const p = this.pending;
+      if (p && this.status !== 0 && this.head === undefined && this.mode.kind === 'until-close') {
         this.socket = undefined;
         this.finish();
+      } else if (p && p.reused && this.status === 0 && this.head === undefined) {
+        // Closed as idle just as the request went out: nothing was answered, send it again.
+        p.reused = false;
+        this.socket = undefined;
+        this.connect().write(p.request);
       } else {
         this.drop(new Error('the server closed the connection'));
       }
@@ -164,9 +176,10 @@ export class RawHttpConnection {
 
   private parseHead(text: string): void {
     const lines = text.split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+    const m = /^HTTP\/1\.([01]) (\d{3})/.exec(lines[0] ?? '');
     if (!m) throw new Error(`not an HTTP response: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}`);
-    this.status = Number(m[1]);
+    this.status = Number(m[2]);
+    let keepAlive = m[1] === '1';
     let length: number | undefined;
     let chunked = false;
     for (let i = 1; i < lines.length; i++) {
@@ -177,8 +190,13 @@ export class RawHttpConnection {
       const value = line.slice(colon + 1).trim();
       if (name === 'content-length') length = Number(value);
       else if (name === 'transfer-encoding') chunked = value.toLowerCase().includes('chunked');
-      else if (name === 'connection') this.closeAfter = value.toLowerCase() === 'close';
+      else if (name === 'connection') {
+        const tokens = value.toLowerCase().split(',').map((t) => t.trim());
+        if (tokens.includes('close')) keepAlive = false;
+        else if (tokens.includes('keep-alive')) keepAlive = true;
+      }
     }
+    this.closeAfter = !keepAlive;
     const noBody = this.status === 204 || this.status === 304 || (this.status >= 100 && this.status < 200);
     if (noBody) this.mode = { kind: 'none' };
     else if (chunked) this.mode = { kind: 'chunked' };
@@ -227,6 +245,7 @@ export class RawHttpConnection {
         return;
       }
       if (buf.length < lineEnd + 2 + size + 2) break;
+      if (buf[lineEnd + 2 + size] !== 0x0d || buf[lineEnd + 3 + size] !== 0x0a) throw new Error('chunk not followed by CRLF');
       this.take(buf.subarray(lineEnd + 2, lineEnd + 2 + size));
       buf = buf.subarray(lineEnd + 2 + size + 2);
     }

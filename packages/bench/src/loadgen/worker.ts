@@ -66,7 +66,7 @@ async function runLanes(job: LanesJob): Promise<LanesResult> {
   const hardDeadline = started + job.timeLimitMs;
   let foregroundDone = false;
   const runLane = async (lane: Lane): Promise<LaneResult> => {
-    const connection = new RawHttpConnection(base.hostname, Number(base.port));
+    const connection = new RawHttpConnection(base.hostname, Number(base.port || 80));
     const encoded = lane.requests.map((r) => encodeRequest(base.host, r));
     const samples = new Samples();
     const statusCodes: Record<string, number> = {};
@@ -106,6 +106,9 @@ async function runLanes(job: LanesJob): Promise<LanesResult> {
     }
     connection.close();
     const result: LaneResult = { name: lane.name, latency: summarize(samples.view()), non2xx, errors, statusCodes };
+    // A foreground lane with a count that ran out of time (warm-up included) says so.
+    const sent = samples.length + non2xx + errors;
+    if (!lane.background && lane.count !== undefined && lane.durationMs === undefined && sent < lane.count && errors <= 100) result.incomplete = true;
     if (lastBodyBytes !== undefined) result.lastBodyBytes = lastBodyBytes;
     if (lane.countSeries && lastBody !== undefined) {
       const lines = lastBody.toString('utf8').split('\n').filter((l) => l.length > 0 && !l.startsWith('#'));

@@ -60,6 +60,9 @@ async function timeRound(server: ServerProcess, requests: Buffer[], connection: 
 }
 
 async function main(): Promise<void> {
+  if (!Number.isInteger(EVENTS / 1000) || EVENTS / 150 < ENTITIES_QUERIED) {
+    throw new Error(`--events must be a multiple of 1000 and at least ${ENTITIES_QUERIED * 150} (${ENTITIES_QUERIED} entities of 150 events)`);
+  }
   const dirA = tempDir('query-ab-a');
   const dirB = tempDir('query-ab-b');
   const entities = Math.round(EVENTS / 150);

@@ -75,7 +75,7 @@ export const controlPlane: Scenario = {
 
       // Untimed requests first: the load generator is a new process each round, and its client
       // code needs a few thousand round trips to be fully compiled (see scenario 6).
-      const warmup = 2000;
+      const warmup = ctx.settings.quick ? 500 : 2000;
       const endpoints: Lane[] = [
         { name: 'overview', requests: [{ path: '/api/v1/dashboard/overview' }], count: perEndpoint, warmup },
         { name: 'timeseries', requests: [{ path: '/api/v1/dashboard/timeseries?metric=ingestion_rate&range=1h' }, { path: '/api/v1/dashboard/timeseries?metric=query_rate&range=1h&node=all' }], count: perEndpoint, warmup },

@@ -6,7 +6,9 @@ import * as http from 'node:http';
  * it shows what loopback, scheduling and the client add to any answer of that size.
  */
 const size = Number(process.env.BODY_BYTES ?? 1000);
-const body = Buffer.from(`{"events":[${'0,'.repeat(Math.max(0, Math.floor((size - 25) / 2)))}0],"count":0}`);
+// `{"events":[],"count":0}` padded with spaces inside the array to exactly `size` bytes.
+const frame = '{"events":[],"count":0}';
+const body = Buffer.from(`{"events":[${' '.repeat(Math.max(0, size - frame.length))}],"count":0}`);
 
 const server = http.createServer((req, res) => {
   req.resume();

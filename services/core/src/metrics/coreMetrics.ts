@@ -118,7 +118,7 @@ export class CoreMetrics {
         flushes.inc();
         flushDuration.observe(seconds);
       },
-      onCacheHit: () => hits.inc(),
+      onCacheHit: (events) => hits.inc(events),
       onCacheMiss: () => misses.inc(),
       onRecovery: (report) => {
         for (const c of report.walCorruptions) {

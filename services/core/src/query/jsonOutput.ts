@@ -35,7 +35,12 @@ export class JsonOutput {
 
   constructor(initialBytes = 16 * 1024) {
     const pooled = SCRATCH.pop();
-    this.buf = pooled && pooled.length >= initialBytes ? pooled : Buffer.allocUnsafe(Math.max(initialBytes, SCRATCH_MIN_BYTES));
+    if (pooled && pooled.length >= initialBytes) {
+      this.buf = pooled;
+    } else {
+      if (pooled) SCRATCH.push(pooled); // too small for this one, kept for the next
+      this.buf = Buffer.allocUnsafe(Math.max(initialBytes, SCRATCH_MIN_BYTES));
+    }
   }
 
   /**

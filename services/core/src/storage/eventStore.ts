@@ -503,6 +503,7 @@ export class EventStore {
     let missing: number[] | undefined;
     let last: RowGroupColumns | undefined;
     let lastSegment = -1;
+    let cachedReads = 0;
     for (let i = 0; i < n; i++) {
       const pos = positions[i]!;
       const segment = index.segmentOf[pos]!;
@@ -521,7 +522,9 @@ export class EventStore {
       }
       columns[i] = last;
       rows[i] = row - last.firstRow;
+      cachedReads++;
     }
+    this.reader.countCachedReads(cachedReads);
     if (missing) await this.locateMissing(positions, missing, columns, rows);
     for (let i = 0; i < n; i++) {
       const c = columns[i];

@@ -14,7 +14,9 @@ export interface SegmentReaderOptions {
 }
 
 export interface SegmentReaderObserver {
-  onCacheHit?(): void;
+  /** `events` events were read from row groups already decoded in memory. */
+  onCacheHit?(events: number): void;
+  /** One row group was decoded from disk for a read. */
   onCacheMiss?(): void;
 }
 
@@ -102,6 +104,8 @@ export class SegmentReader {
    */
   private readonly entries = new Set<CachedRowGroup>();
   private tick = 0;
+  /** The file `cachedRowGroup` last moved to the recent end of `open` (it is there already). */
+  private lastOpenRefreshed: string | undefined;
   private readonly loading = new Map<string, Promise<CachedRowGroup>>();
   /** Files being closed. */
   private readonly closing = new Set<Promise<void>>();
@@ -122,13 +126,25 @@ export class SegmentReader {
    * query whose row groups are all cached runs in one go.
    */
   cachedRowGroup(file: string, row: number): RowGroupColumns | undefined {
-    const segment = this.open.get(file)?.opened;
+    const entry = this.open.get(file);
+    const segment = entry?.opened;
     if (!segment) return undefined;
     const hit = this.cache.get(file)?.get(findGroup(segment.rowStarts, row));
     if (!hit) return undefined;
     hit.lastUsed = ++this.tick;
-    this.observer.onCacheHit?.();
+    // The file counts as used too: a segment read only from the cache must not become the
+    // least recently used open file, be closed, and then be reopened for its next read.
+    if (file !== this.lastOpenRefreshed) {
+      this.open.delete(file);
+      this.open.set(file, entry);
+      this.lastOpenRefreshed = file;
+    }
     return hit;
+  }
+
+  /** Count `events` read from cached row groups (found with `cachedRowGroup`) for the observer. */
+  countCachedReads(events: number): void {
+    if (events > 0) this.observer.onCacheHit?.(events);
   }
 
   /**
@@ -146,14 +162,19 @@ export class SegmentReader {
       const groupOf = new Uint32Array(rows.length);
       const groups = new Map<number, CachedRowGroup | Promise<CachedRowGroup>>();
       let pending: Array<Promise<CachedRowGroup>> | undefined;
+      let cachedRows = 0;
       for (let i = 0; i < rows.length; i++) {
         const group = i > 0 && rows[i]! >= segment.rowStarts[groupOf[i - 1]!]! && rows[i]! < segment.rowStarts[groupOf[i - 1]! + 1]! ? groupOf[i - 1]! : findGroup(segment.rowStarts, rows[i]!);
         groupOf[i] = group;
-        if (groups.has(group)) continue;
-        const got = this.rowGroup(file, segment, group);
-        groups.set(group, got);
-        if (got instanceof Promise) (pending ??= []).push(got);
+        let got = groups.get(group);
+        if (got === undefined) {
+          got = this.rowGroup(file, segment, group);
+          groups.set(group, got);
+          if (got instanceof Promise) (pending ??= []).push(got);
+        }
+        if (!(got instanceof Promise)) cachedRows++;
       }
+      this.countCachedReads(cachedRows);
       if (pending) {
         // Every decode on this file ends before the finally below can release (and so close) it.
         const settled = await Promise.allSettled(pending);
@@ -219,6 +240,7 @@ export class SegmentReader {
       // Refresh LRU position.
       this.open.delete(file);
       this.open.set(file, entry);
+      this.lastOpenRefreshed = file;
     } else {
       const segment = (async () => {
         const ranges = await FileRanges.open(path.join(this.opts.dir, file));
@@ -242,6 +264,7 @@ export class SegmentReader {
         },
       );
       this.open.set(file, created);
+      this.lastOpenRefreshed = file;
       entry = created;
     }
     entry.users++;
@@ -277,7 +300,6 @@ export class SegmentReader {
     const hit = this.cache.get(file)?.get(group);
     if (hit) {
       hit.lastUsed = ++this.tick;
-      this.observer.onCacheHit?.();
       return hit;
     }
     const key = `${file}#${group}`;
