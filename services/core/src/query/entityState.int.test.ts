@@ -8,7 +8,9 @@ import { SnapshotRepository, type Snapshot } from '../snapshots/snapshotReposito
 import type { EventStore } from '../storage/eventStore';
 import { openTestStore } from '../testing/storeOptions';
 import { makeTempDir, removeDir } from '../testing/tempDirs';
+import { formatTimestamp } from '../events/timestamps';
 import { emptyState, foldEntity, mergeInto, type EntityFold, type SnapshotLookup } from './entityState';
+import { entityStateAnswer } from './entityStateAnswer';
 
 const MiB = 1024 * 1024;
 
@@ -94,6 +96,43 @@ describe('foldEntity with snapshots', () => {
     expect(compared).toBe(122 * 5);
     // Every as_of at or after the first snapshot's event started from a snapshot.
     expect(used).toBeGreaterThan(100 * 5);
+  });
+
+  it('writes the state answer as JSON.stringify over the fold would, for every as_of and history cap', async () => {
+    // The answer as the route built it before it was written from the segment cache's bytes.
+    const reference = (asOf: number | undefined, fold: EntityFold): string =>
+      JSON.stringify({
+        entity_id: entity,
+        last_updated: formatTimestamp(fold.last!.timestampUs),
+        event_count: fold.eventCount,
+        as_of: asOf === undefined ? null : formatTimestamp(asOf),
+        current_state: fold.state,
+        history: fold.history.map((e) => ({ event_id: e.id, type: e.eventType, timestamp: formatTimestamp(e.timestampUs), payload: JSON.parse(e.payloadJson) as unknown })),
+        ...(fold.history.length < fold.eventCount ? { history_truncated: true } : {}),
+      });
+    const repo = new SnapshotRepository({ maxPerEntity: 10, maxTotal: 100, maxTotalBytes: MiB });
+    for (const n of [7, 26, 50]) repo.add(snapshotAt(n, n));
+    const asOfs: Array<number | undefined> = [undefined, events[0]!.timestampUs - 1];
+    for (const e of events) asOfs.push(e.timestampUs);
+    let compared = 0;
+    for (const asOf of asOfs) {
+      for (const historyLimit of [0, 1, 5, 30, 1000]) {
+        for (const lookup of [undefined, repo]) {
+          const fold = await foldEntity(store, entity, asOf, historyLimit);
+          const answer = await entityStateAnswer(store, entity, asOf, historyLimit, lookup);
+          if (!fold || fold.eventCount === 0) {
+            expect(answer).toBeUndefined();
+            continue;
+          }
+          expect(answer!.eventCount).toBe(fold.eventCount);
+          expect(answer!.out.result().toString('utf8')).toBe(reference(asOf, fold));
+          answer!.out.recycle();
+          compared++;
+        }
+      }
+    }
+    expect(compared).toBe(61 * 5 * 2); // no as_of, and each event's timestamp
+    expect(await entityStateAnswer(store, 'no such entity', undefined, 10, repo)).toBeUndefined();
   });
 
   it('starts from the latest snapshot at or before as_of, never a later one', async () => {

@@ -46,6 +46,26 @@ export interface EntityFold {
 
 const CHUNK = 1000;
 
+/** How many of an entity's events (its index positions `list`) are at or before `asOfUs`. */
+export function eventsUpTo(store: EventStore, list: { data: Uint32Array; length: number }, asOfUs: number | undefined): number {
+  if (asOfUs === undefined) return list.length;
+  const ts = store.index.timestampUs;
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ts[list.data[mid]!]! <= asOfUs) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The stored state a fold of the first `end` events starts from, and how many events it covers (0: none). */
+export function startingPoint(entityId: string, end: number, snapshots: SnapshotLookup | undefined): { stored: StoredEntityState | undefined; from: number } {
+  const stored = end > 0 ? snapshots?.latest(entityId, end) : undefined;
+  return { stored, from: stored && stored.eventCount > 0 && stored.eventCount <= end ? stored.eventCount : 0 };
+}
+
 /**
  * Fold an entity's events up to `asOfUs` (inclusive) into its state, reading them in chunks so
  * memory stays bounded for entities with many events. With `snapshots`, the fold starts from the
@@ -61,20 +81,8 @@ export async function foldEntity(
 ): Promise<EntityFold | undefined> {
   const list = store.index.positionsOfEntity(entityId);
   if (!list || list.length === 0) return undefined;
-  const ts = store.index.timestampUs;
-  let end = list.length;
-  if (asOfUs !== undefined) {
-    let lo = 0;
-    let hi = list.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (ts[list.data[mid]!]! <= asOfUs) lo = mid + 1;
-      else hi = mid;
-    }
-    end = lo;
-  }
-  const stored = end > 0 ? snapshots?.latest(entityId, end) : undefined;
-  const from = stored && stored.eventCount > 0 && stored.eventCount <= end ? stored.eventCount : 0;
+  const end = eventsUpTo(store, list, asOfUs);
+  const { stored, from } = startingPoint(entityId, end, snapshots);
   const fold: EntityFold = {
     state: from > 0 ? stored!.restore() : emptyState(),
     eventCount: end,

@@ -1,8 +1,7 @@
 import { AllSourceError } from '@allsource/errors';
 import type { Express } from 'express';
-import { jsonString } from '../../events/jsonText';
 import { formatTimestamp } from '../../events/timestamps';
-import { foldEntity } from '../../query/entityState';
+import { entityStateAnswer } from '../../query/entityStateAnswer';
 import { topEntities } from '../../query/topEntities';
 import type { HttpContext } from '../context';
 import { optionalEnum, optionalInt, optionalTimestamp } from '../params';
@@ -24,23 +23,15 @@ export function entityRoutes(app: Express, ctx: HttpContext): void {
     const entityId = req.params.entity_id;
     const asOf = optionalTimestamp(req.query as Record<string, unknown>, 'as_of');
     const started = performance.now();
-    const fold = await foldEntity(ctx.store, entityId, asOf, ctx.config.maxEntityHistory, ctx.entitySnapshots.snapshotLookup);
-    ctx.metrics.recordQuery('state', (performance.now() - started) / 1000, fold?.eventCount ?? 0);
-    if (!fold || fold.eventCount === 0 || !fold.last) {
+    const answer = await entityStateAnswer(ctx.store, entityId, asOf, ctx.config.maxEntityHistory, ctx.entitySnapshots.snapshotLookup);
+    ctx.metrics.recordQuery('state', (performance.now() - started) / 1000, answer?.eventCount ?? 0);
+    if (!answer) {
       throw new AllSourceError('ENTITY_NOT_FOUND', `no events for entity '${entityId}'${asOf !== undefined ? ' up to as_of' : ''}`);
     }
-    // Built as text: stored payloads are JSON.stringify output already, so they are spliced
-    // into the history as they are instead of being parsed and serialised again.
-    let text =
-      `{"entity_id":${jsonString(entityId)},"last_updated":"${formatTimestamp(fold.last.timestampUs)}","event_count":${fold.eventCount},` +
-      `"as_of":${asOf === undefined ? 'null' : `"${formatTimestamp(asOf)}"`},"current_state":${JSON.stringify(fold.state)},"history":[`;
-    for (let i = 0; i < fold.history.length; i++) {
-      const e = fold.history[i]!;
-      text += `${i > 0 ? ',' : ''}{"event_id":"${e.id}","type":${jsonString(e.eventType)},"timestamp":"${formatTimestamp(e.timestampUs)}","payload":${e.payloadJson}}`;
-    }
-    text += fold.history.length < fold.eventCount ? '],"history_truncated":true}' : ']}';
     res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    res.send(text);
+    // Sent from the output's own buffer, reused once the response has finished (see events.ts).
+    res.once('finish', () => answer.out.recycle());
+    res.send(answer.out.result());
   });
 
   app.get('/api/v1/entities/:entity_id/snapshot', async (req, res) => {
