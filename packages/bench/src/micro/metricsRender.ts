@@ -16,11 +16,11 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { createLogger, loadConfig, startCore } from '@allsource/core';
 import type { Request, Response } from 'express';
+import { parseArgs } from '../lib/args';
 import { ok, pool } from '../lib/http';
 import { removeDir, repoRoot, tempDir } from '../lib/processes';
 import { round, summarize } from '../lib/stats';
 import { PIPELINE_MAX, createPipelines, sendDistinctTypes } from '../scenarios/scrapeCost';
-import { parseArgs } from '../lib/args';
 
 const args = parseArgs();
 const RENDERS = Number(args.get('renders') ?? 200);

@@ -16,12 +16,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { parseArgs } from '../lib/args';
 import { ok, pool } from '../lib/http';
-import { cleanupAll, removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../lib/processes';
+import { runMicro, writeResult } from '../lib/micro';
+import { removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../lib/processes';
 import { median, round, summarize } from '../lib/stats';
 import { batchBody } from '../lib/workload';
 import { encodeRequest, RawHttpConnection } from '../loadgen/rawHttp';
-import { parseArgs } from '../lib/args';
 
 const args = parseArgs();
 const EVENTS = Number(args.get('events') ?? 1_000_000);
@@ -130,14 +131,7 @@ async function main(): Promise<void> {
     node: process.version,
     results,
   };
-  const file = path.join(__dirname, '..', '..', 'results', args.get('out') ?? 'query-ab.json');
-  fs.writeFileSync(file, JSON.stringify(out, null, 2) + '\n');
-  console.log(`written to ${file}`);
+  writeResult(args.get('out') ?? 'query-ab.json', out);
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(cleanupAll);
+runMicro(main);

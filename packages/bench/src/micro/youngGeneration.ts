@@ -9,15 +9,14 @@
  * durable. Prints the figures and writes results/young-generation.json. The query side:
  * `micro/queryAB.js --b-node-args=--max-semi-space-size=2`.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
+import { parseArgs } from '../lib/args';
 import { checkLoad, load } from '../lib/loadgen';
-import { cleanupAll, coreMain, startServer } from '../lib/processes';
+import { runMicro, writeResult } from '../lib/micro';
+import { coreMain, startServer } from '../lib/processes';
 import { median, round, spread, type Spread } from '../lib/stats';
 import { batchBody, sampleEvent } from '../lib/workload';
 import type { Req } from '../loadgen/protocol';
-import { parseArgs } from '../lib/args';
 
 const FLAG = '--max-semi-space-size=2';
 const args = parseArgs();
@@ -76,14 +75,7 @@ async function main(): Promise<void> {
       console.log(`${name}: default ${median(c.default.runs)}, ${FLAG} ${median(c.tuned.runs)} ${c.unit}; ratio ${c.ratio.median} (${c.ratio.min}–${c.ratio.max})`);
     }
   }
-  const file = path.join(__dirname, '..', '..', 'results', 'young-generation.json');
-  fs.writeFileSync(file, JSON.stringify(results, null, 2) + '\n');
-  console.log(`written to ${file}`);
+  writeResult('young-generation.json', results);
 }
 
-main()
-  .catch((err: unknown) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(cleanupAll);
+runMicro(main);
