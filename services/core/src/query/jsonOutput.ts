@@ -44,16 +44,6 @@ export class JsonOutput {
   }
 
   /**
-   * What was written, as a string; the buffer goes back to the pool for the next output (write
-   * nothing more).
-   */
-  finish(): string {
-    const text = this.buf.toString('utf8', 0, this.at);
-    this.recycle();
-    return text;
-  }
-
-  /**
    * Give the buffer back to the pool once what `result()` returned is no longer used (for an
    * HTTP answer: once the response has finished, all of it handed to the socket). Write nothing
    * more. Never calling it is safe: the buffer is then left to the collector.
