@@ -3,9 +3,10 @@ import type { StoredEvent } from '../events/storedEvent';
 import { formatTimestamp } from '../events/timestamps';
 import type { EventStore } from '../storage/eventStore';
 import type { EventVisitor } from '../storage/eventVisitor';
-import { stringAt, type RowGroupColumns, type StringColumn } from '../storage/segments/segmentReader';
+import { stringAt, type RowGroupColumns } from '../storage/segments/segmentReader';
 import { emptyState, eventsUpTo, mergeInto, startingPoint, type EntityStateObject, type SnapshotLookup } from './entityState';
 import { JsonOutput } from './jsonOutput';
+import { column, literal } from './serialize';
 
 const CHUNK = 1000;
 
@@ -41,7 +42,6 @@ export async function entityStateAnswer(
   // The history's events: written, and folded past the stored state.
   const historyEnd = Math.min(end, historyLimit);
   for (let start = 0; start < historyEnd; start += CHUNK) {
-    writer.next = start;
     await store.visitPositions(list.data.subarray(start, Math.min(historyEnd, start + CHUNK)), writer);
   }
   // The rest, past the history cap: folded only.
@@ -95,22 +95,15 @@ class HistoryWriter implements EventVisitor {
     const out = this.out;
     const index = this.store.index;
     out.ascii(this.next > 0 ? ',{"event_id":"' : '{"event_id":"');
-    copy(out, c.id, row);
+    column(out, c.id, row);
     out.ascii('","type":');
-    const type = index.typeOf[position]!;
-    let literal = this.typeLiterals.get(type);
-    if (literal === undefined) this.typeLiterals.set(type, (literal = jsonString(index.types.values[type]!)));
-    out.text(literal);
+    out.text(literal(this.typeLiterals, index.types.values, index.typeOf[position]!));
     out.ascii(',"timestamp":"');
     out.timestamp(index.timestampUs[position]!);
     out.ascii('","payload":');
-    copy(out, c.payload, row);
+    column(out, c.payload, row);
     out.ascii('}');
     if (this.next >= this.from) mergeInto(this.state, JSON.parse(stringAt(c.payload, row)!));
     this.next++;
   }
-}
-
-function copy(out: JsonOutput, c: StringColumn, row: number): void {
-  out.bytes(c.bytes, c.offsets[row]!, c.offsets[row + 1]!);
 }

@@ -89,7 +89,8 @@ export class EventsJsonWriter implements EventVisitor {
   }
 }
 
-function literal(seen: Map<number, string>, values: readonly string[], n: number): string {
+/** The JSON string literal of dictionary value `n`, made once per answer (kept in `seen`). */
+export function literal(seen: Map<number, string>, values: readonly string[], n: number): string {
   let s = seen.get(n);
   if (s === undefined) seen.set(n, (s = jsonString(values[n]!)));
   return s;
@@ -100,7 +101,7 @@ function isNull(c: StringColumn, row: number): boolean {
 }
 
 /** Value `row` of a column as its stored bytes; `null` where the column holds null. */
-function column(out: JsonOutput, c: StringColumn, row: number): void {
+export function column(out: JsonOutput, c: StringColumn, row: number): void {
   if (isNull(c, row)) out.ascii('null');
   else out.bytes(c.bytes, c.offsets[row]!, c.offsets[row + 1]!);
 }

@@ -4,6 +4,7 @@ import { formatTimestamp } from '../../events/timestamps';
 import { entityStateAnswer } from '../../query/entityStateAnswer';
 import { topEntities } from '../../query/topEntities';
 import type { HttpContext } from '../context';
+import { sendJsonOutput } from '../jsonAnswer';
 import { optionalEnum, optionalInt, optionalTimestamp } from '../params';
 
 export function entityRoutes(app: Express, ctx: HttpContext): void {
@@ -28,10 +29,7 @@ export function entityRoutes(app: Express, ctx: HttpContext): void {
     if (!answer) {
       throw new AllSourceError('ENTITY_NOT_FOUND', `no events for entity '${entityId}'${asOf !== undefined ? ' up to as_of' : ''}`);
     }
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    // Sent from the output's own buffer, reused once the response has finished (see events.ts).
-    res.once('finish', () => answer.out.recycle());
-    res.send(answer.out.result());
+    sendJsonOutput(res, answer.out);
   });
 
   app.get('/api/v1/entities/:entity_id/snapshot', async (req, res) => {

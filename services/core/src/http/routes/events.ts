@@ -7,15 +7,11 @@ import { queryTypeOf, selectPositions, type EventQuery } from '../../query/event
 import { JsonOutput } from '../../query/jsonOutput';
 import { eventJson, EventsJsonWriter } from '../../query/serialize';
 import type { HttpContext } from '../context';
+import { sendJsonOutput, sendJsonText } from '../jsonAnswer';
 import { optionalEnum, optionalInt, optionalString, optionalTimestamp } from '../params';
 
 /** First guess of an event's size in a query answer (a few hundred bytes with a small payload). */
 const ANSWER_BYTES_PER_EVENT = 320;
-
-function sendJsonText(res: Response, text: string): void {
-  res.setHeader('Content-Type', 'application/json; charset=utf-8');
-  res.send(text);
-}
 
 export function eventRoutes(app: Express, ctx: HttpContext): void {
   const body = jsonBody(ctx.config.maxBodyBytes);
@@ -72,12 +68,7 @@ export function eventRoutes(app: Express, ctx: HttpContext): void {
     await ctx.store.visitPositions(positions, events);
     out.ascii(`],"count":${events.count}}`);
     ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.count);
-    res.setHeader('Content-Type', 'application/json; charset=utf-8');
-    // The answer is sent from the output's own buffer, which is reused once the response has
-    // finished (every byte handed to the socket); a response that ends otherwise (the client
-    // went away) leaves it to the collector.
-    res.once('finish', () => out.recycle());
-    res.send(out.result());
+    sendJsonOutput(res, out);
   });
 
   // The live stream is a WebSocket (stream/eventStream.ts handles the upgrade); a plain GET
