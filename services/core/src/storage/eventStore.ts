@@ -13,6 +13,7 @@ import { addSidecarRows, decodeSidecar, encodeSidecar, readSidecarFile, SIDECAR_
 import { ParquetWriterPool } from './segments/parquetWriterPool';
 import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderObserver } from './segments/segmentReader';
 import { storedEventAt, type EventVisitor } from './eventVisitor';
+import { UnflushedRecords } from './wal/unflushedRecords';
 import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
@@ -214,7 +215,10 @@ export class EventStore {
   /** Events committed but not yet in a segment; buffer[i] is at index position bufferStart + i. */
   private buffer: StoredEvent[] = [];
   private bufferStart = 0;
-  private bufferBytes = 0;
+  /** Estimated heap bytes of the buffered events (see `eventBytes`). */
+  private bufferEventBytes = 0;
+  /** The WAL records of the buffered events, for the flush to build its segment from. */
+  private readonly unflushedRecords = new UnflushedRecords();
   private bufferOldestAt = 0;
 
   private nextLsn = 1;
@@ -397,7 +401,7 @@ export class EventStore {
       this.pendingBytes -= record.length;
     }
     this.lastWriteError = undefined;
-    this.commit(stored, idBytes);
+    this.commit(stored, idBytes, record);
     release();
     return stored;
   }
@@ -924,15 +928,21 @@ export class EventStore {
     await this.reader.close();
   }
 
-  private commit(events: StoredEvent[], idBytes: Uint8Array): void {
+  /** Memory the unflushed events hold: the events themselves and their WAL records' copies. */
+  private get bufferBytes(): number {
+    return this.bufferEventBytes + this.unflushedRecords.bytes;
+  }
+
+  private commit(events: StoredEvent[], idBytes: Uint8Array, record: Uint8Array): void {
     if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
     this.index.reserve(this.index.count + events.length);
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES);
       this.buffer.push(e);
-      this.bufferBytes += eventBytes(e);
+      this.bufferEventBytes += eventBytes(e);
     }
+    this.unflushedRecords.add(record, events.length);
     for (const listener of this.listeners) {
       try {
         listener(events);
@@ -1002,7 +1012,7 @@ export class EventStore {
     try {
       // Start a new WAL file so that every file before it can go once this segment is durable.
       await this.wal.rotate();
-      const parquetBytes = await this.writerPool.encode(await eventsToArrowIpc(events), { rowGroupSize: this.opts.rowGroupSize });
+      const parquetBytes = await this.encodeSegment(events);
       const file = await this.unusedSegmentName(first.lsn, last.lsn, 0);
       await this.fs.writeFileAtomic(path.join(this.segmentsDir, file), parquetBytes);
       const info: SegmentInfo = {
@@ -1028,8 +1038,9 @@ export class EventStore {
         let flushedBytes = 0;
         for (const e of events) flushedBytes += eventBytes(e);
         this.buffer = this.buffer.slice(events.length);
+        this.unflushedRecords.consume(events.length);
         this.bufferStart += events.length;
-        this.bufferBytes -= flushedBytes;
+        this.bufferEventBytes -= flushedBytes;
         this.bufferOldestAt = Date.now();
         this.lastFlushError = undefined;
       });
@@ -1041,6 +1052,27 @@ export class EventStore {
       this.log.error({ err }, 'segment flush failed; events stay in the buffer and the write-ahead log');
       throw err;
     }
+  }
+
+  /**
+   * Parquet bytes of the first `events.length` buffered events (`events`). Built on the worker
+   * from their WAL records' bytes, checked against the events by row count and first and last
+   * LSN; from the events themselves when a record among them is not in the binary layout.
+   */
+  private async encodeSegment(events: StoredEvent[]): Promise<Uint8Array> {
+    const options = { rowGroupSize: this.opts.rowGroupSize };
+    const wal = this.unflushedRecords.take(events.length);
+    if (!wal) return this.writerPool.encode(await eventsToArrowIpc(events), options);
+    const encoded = await this.writerPool.encodeWal(wal, options);
+    const first = events[0]!.lsn;
+    const last = events[events.length - 1]!.lsn;
+    if (encoded.rows !== events.length || encoded.firstSequence !== first || encoded.lastSequence !== last) {
+      throw new Error(
+        `segment built from the WAL records holds ${encoded.rows} events (LSN ${encoded.firstSequence}..${encoded.lastSequence}), ` +
+          `the buffer ${events.length} (LSN ${first}..${last})`,
+      );
+    }
+    return encoded.bytes;
   }
 
   /**
@@ -1099,12 +1131,16 @@ export class EventStore {
     // Per WAL event: the id bytes of its record (binary records) and where its id starts there.
     const walIdBytes: Array<Uint8Array | undefined> = [];
     const walIdOffsets: number[] = [];
+    // Per WAL record: its payload and events; per WAL event: its record.
+    const walRecords: Array<{ payload: Buffer; events: number }> = [];
+    const walRecordOf: number[] = [];
     let walMin = Number.POSITIVE_INFINITY;
     let walMax = Number.NEGATIVE_INFINITY;
     const walStarted = performance.now();
     report.walCorruptions = await this.wal.open((payload) => {
       let recordMax = -1;
       const { events, idBytes } = decodeWalPayload(payload);
+      walRecords.push({ payload, events: events.length });
       for (let i = 0; i < events.length; i++) {
         const e = events[i]!;
         recordMax = Math.max(recordMax, e.lsn);
@@ -1116,6 +1152,7 @@ export class EventStore {
           walEvents.push(e);
           walIdBytes.push(idBytes);
           walIdOffsets.push(i * EVENT_ID_BYTES);
+          walRecordOf.push(walRecords.length - 1);
         }
       }
       return recordMax;
@@ -1215,6 +1252,12 @@ export class EventStore {
     report.segmentsMs = Math.round(performance.now() - segmentsStarted);
 
     const walIndexStarted = performance.now();
+    // The buffered events' records, noted a record at a time: which of its events are buffered.
+    let group = { record: -1, from: 0, count: 0 };
+    const noteGroup = (): void => {
+      const r = walRecords[group.record];
+      if (r) this.unflushedRecords.add(r.payload, r.events, group.from, group.count);
+    };
     for (let i = 0; i < walEvents.length; i++) {
       const e = walEvents[i]!;
       if (e.lsn <= maxLsn) {
@@ -1225,10 +1268,17 @@ export class EventStore {
       this.index.add(e, IN_BUFFER, 0, walIdBytes[i], walIdOffsets[i]);
       if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
       this.buffer.push(e);
-      this.bufferBytes += eventBytes(e);
+      this.bufferEventBytes += eventBytes(e);
+      if (walRecordOf[i] === group.record) {
+        group.count++;
+      } else {
+        noteGroup();
+        group = { record: walRecordOf[i]!, from: walIdOffsets[i]! / EVENT_ID_BYTES, count: 1 };
+      }
       if (e.timestampUs > this.lastTimestampUs) this.lastTimestampUs = e.timestampUs;
       report.eventsFromWal++;
     }
+    noteGroup();
     this.bufferStart = this.index.count - this.buffer.length;
     this.nextLsn = maxLsn + 1;
     report.walMs = Math.round(walReadMs + performance.now() - walIndexStarted);

@@ -1,9 +1,10 @@
 import { Worker } from 'node:worker_threads';
+import { segmentColumnsToTable, walRecordsToColumns, type WalSlices } from './walColumns';
 
 /**
- * Encodes Arrow IPC to Parquet, and merges Parquet segments into one, on a worker thread, so a
- * segment flush or a compaction never blocks the event loop that serves ingest and queries. The
- * worker is started lazily and does not keep the process alive.
+ * Encodes segments (from WAL records or Arrow IPC) to Parquet, and merges Parquet segments into
+ * one, on a worker thread, so a segment flush or a compaction never blocks the event loop that
+ * serves ingest and queries. The worker is started lazily and does not keep the process alive.
  */
 export interface ParquetEncodeOptions {
   rowGroupSize: number;
@@ -23,11 +24,21 @@ export interface ParquetMergeResult {
   ordered: boolean;
 }
 
+/** Rows of a segment built from WAL records, as the worker read them back from its columns. */
+export interface WalEncodeResult {
+  bytes: Uint8Array;
+  rows: number;
+  firstSequence: number;
+  lastSequence: number;
+}
+
 const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');
 const pw = require(workerData.parquetWasm);
 const arrow = require(workerData.apacheArrow);
+const walRecordsToColumns = ${walRecordsToColumns.toString()};
+const segmentColumnsToTable = ${segmentColumnsToTable.toString()};
 
 function props(rowGroupSize) {
   return new pw.WriterPropertiesBuilder()
@@ -93,6 +104,15 @@ parentPort.on('message', async (msg) => {
       parentPort.postMessage({ id: msg.id, ...result }, [result.out.buffer]);
       return;
     }
+    if (msg.kind === 'encodeWal') {
+      const cols = walRecordsToColumns(msg.wal);
+      const ipc = arrow.tableToIPC(segmentColumnsToTable(arrow, cols), 'stream');
+      const out = pw.writeParquet(pw.Table.fromIPCStream(ipc), props(msg.rowGroupSize));
+      const seq = (i) => cols.sequence[i * 2] + cols.sequence[i * 2 + 1] * 0x100000000;
+      const rows = cols.rows;
+      parentPort.postMessage({ id: msg.id, out, rows, firstSequence: rows > 0 ? seq(0) : -1, lastSequence: rows > 0 ? seq(rows - 1) : -1 }, [out.buffer]);
+      return;
+    }
     const out = pw.writeParquet(pw.Table.fromIPCStream(msg.ipc), props(msg.rowGroupSize));
     parentPort.postMessage({ id: msg.id, out }, [out.buffer]);
   } catch (err) {
@@ -129,6 +149,15 @@ export class ParquetWriterPool {
     const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
     const reply = await this.send({ kind: 'encode', ipc: owned, rowGroupSize: options.rowGroupSize }, [owned.buffer as ArrayBuffer]);
     return reply.out!;
+  }
+
+  /**
+   * Parquet bytes of the events in WAL records (walColumns.ts): the columns are cut out of the
+   * records' bytes on the worker. The bytes are transferred (the caller gives up `wal.bytes`).
+   */
+  async encodeWal(wal: WalSlices, options: ParquetEncodeOptions): Promise<WalEncodeResult> {
+    const reply = await this.send({ kind: 'encodeWal', wal, rowGroupSize: options.rowGroupSize }, [wal.bytes.buffer as ArrayBuffer, wal.slices.buffer as ArrayBuffer]);
+    return { bytes: reply.out!, rows: reply.rows!, firstSequence: reply.firstSequence!, lastSequence: reply.lastSequence! };
   }
 
   /**

@@ -1,0 +1,160 @@
+import type { WalSlices } from '../segments/walColumns';
+import { BINARY_MAGIC } from './walPayload';
+
+/** Records are copied into blocks of this size; a larger record gets a block of its own. */
+const BLOCK_BYTES = 1 << 20;
+
+/**
+ * The WAL records of the events not yet in a segment, in commit order, kept so that a flush can
+ * hand their bytes to the Parquet worker (walColumns.ts) instead of rebuilding the events' text.
+ *
+ * Records are copied into 1 MiB blocks, and what is known of each record is kept in typed
+ * arrays, so a single-event append adds no object that lives until the flush. A record that is
+ * not in the binary layout (JSON, written for ill-formed text or by older versions) is noted
+ * without bytes: a flush that covers one builds its columns from the events instead.
+ */
+export class UnflushedRecords {
+  private blocks: Uint8Array[] = [];
+  /** Block index of blocks[0] (blocks before it are released). */
+  private firstBlock = 0;
+  private blockUsed = BLOCK_BYTES;
+  /** Per record: block index, offset in the block, length (-1: not binary), events. */
+  private meta = new Float64Array(4 * 1024);
+  private head = 0;
+  private tail = 0;
+  /** Events of the head record already in a segment. */
+  private headSkip = 0;
+  private heldBytes = 0;
+
+  /** Bytes held in blocks (counted with the buffer's memory). */
+  get bytes(): number {
+    return this.heldBytes;
+  }
+
+  /**
+   * Note the record (its payload as written to the WAL) of newly committed events: by default
+   * all `recordEvents` of it; at recovery, `count` of them from event `from`. Only a record's
+   * tail can be kept with its bytes, and only as the first record noted.
+   */
+  add(payload: Uint8Array, recordEvents: number, from = 0, count = recordEvents - from): void {
+    if (this.tail * 4 + 4 > this.meta.length) this.makeRoom();
+    const m = this.meta;
+    const at = this.tail++ * 4;
+    const whole = from === 0 && count === recordEvents;
+    const tailOfFirst = from + count === recordEvents && this.head + 1 === this.tail;
+    if (payload[0] !== BINARY_MAGIC || !(whole || tailOfFirst)) {
+      m[at] = -1;
+      m[at + 1] = 0;
+      m[at + 2] = -1;
+      m[at + 3] = count;
+      return;
+    }
+    m[at + 3] = recordEvents;
+    if (!whole) this.headSkip = from;
+    const length = payload.byteLength;
+    if (length > BLOCK_BYTES / 4) {
+      this.blocks.push(payload.slice());
+      this.blockUsed = BLOCK_BYTES;
+      m[at] = this.firstBlock + this.blocks.length - 1;
+      m[at + 1] = 0;
+      this.heldBytes += length;
+    } else {
+      if (this.blockUsed + length > BLOCK_BYTES) {
+        this.blocks.push(new Uint8Array(BLOCK_BYTES));
+        this.blockUsed = 0;
+        this.heldBytes += BLOCK_BYTES;
+      }
+      this.blocks[this.blocks.length - 1]!.set(payload, this.blockUsed);
+      m[at] = this.firstBlock + this.blocks.length - 1;
+      m[at + 1] = this.blockUsed;
+      this.blockUsed += length;
+    }
+    m[at + 2] = length;
+  }
+
+  /**
+   * The bytes and slices of the next `events` unflushed events, or undefined when a record among
+   * them has no binary bytes. Nothing is consumed (see `consume`).
+   */
+  take(events: number): WalSlices | undefined {
+    const m = this.meta;
+    let total = 0;
+    let records = 0;
+    for (let r = this.head, left = events; left > 0; r++) {
+      if (r >= this.tail) throw new Error(`${events} events asked for, fewer are noted`);
+      if (m[r * 4 + 2]! < 0) return undefined;
+      total += m[r * 4 + 2]!;
+      left -= m[r * 4 + 3]! - (r === this.head ? this.headSkip : 0);
+      records++;
+    }
+    const bytes = new Uint8Array(total);
+    const slices = new Int32Array(records * 4);
+    let at = 0;
+    for (let k = 0, left = events; k < records; k++) {
+      const r = (this.head + k) * 4;
+      const length = m[r + 2]!;
+      const block = this.blocks[m[r]! - this.firstBlock]!;
+      const offset = m[r + 1]!;
+      bytes.set(block.subarray(offset, offset + length), at);
+      const skip = k === 0 ? this.headSkip : 0;
+      const count = Math.min(left, m[r + 3]! - skip);
+      slices[k * 4] = at;
+      slices[k * 4 + 1] = length;
+      slices[k * 4 + 2] = skip;
+      slices[k * 4 + 3] = count;
+      left -= count;
+      at += length;
+    }
+    return { bytes, slices };
+  }
+
+  /** The next `events` events are in a segment: forget their records (blocks no record uses go). */
+  consume(events: number): void {
+    const m = this.meta;
+    let left = events;
+    while (left > 0 && this.head < this.tail) {
+      const inHead = m[this.head * 4 + 3]! - this.headSkip;
+      if (left < inHead) {
+        this.headSkip += left;
+        left = 0;
+      } else {
+        left -= inHead;
+        this.head++;
+        this.headSkip = 0;
+      }
+    }
+    // Release whole blocks before the one the first live binary record is in (all of them once
+    // none is left).
+    let first = this.head;
+    while (first < this.tail && m[first * 4 + 2]! < 0) first++;
+    const keepFrom = first < this.tail ? m[first * 4]! : this.firstBlock + this.blocks.length;
+    let released = 0;
+    while (this.firstBlock + released < keepFrom && released < this.blocks.length) {
+      this.heldBytes -= this.blocks[released]!.byteLength;
+      released++;
+    }
+    if (released > 0) {
+      this.blocks = this.blocks.slice(released);
+      this.firstBlock += released;
+      if (this.blocks.length === 0) this.blockUsed = BLOCK_BYTES;
+    }
+    if (this.head === this.tail) {
+      this.head = 0;
+      this.tail = 0;
+    }
+  }
+
+  /** Move the live records to the front of `meta`, growing it when they fill more than half. */
+  private makeRoom(): void {
+    const live = (this.tail - this.head) * 4;
+    if (live * 2 + 4 > this.meta.length) {
+      const next = new Float64Array(this.meta.length * 2);
+      next.set(this.meta.subarray(this.head * 4, this.tail * 4));
+      this.meta = next;
+    } else {
+      this.meta.copyWithin(0, this.head * 4, this.tail * 4);
+    }
+    this.tail -= this.head;
+    this.head = 0;
+  }
+}

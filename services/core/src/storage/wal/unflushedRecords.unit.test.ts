@@ -1,0 +1,119 @@
+import { BINARY_MAGIC } from './walPayload';
+import { UnflushedRecords } from './unflushedRecords';
+
+/** A stand-in binary record: the magic byte, then `tag` repeated (UnflushedRecords only copies bytes). */
+function record(tag: number, length: number): Uint8Array {
+  const bytes = new Uint8Array(length).fill(tag);
+  bytes[0] = BINARY_MAGIC;
+  return bytes;
+}
+
+const json = (): Uint8Array => new TextEncoder().encode('[{"l":1}]');
+
+/** The slices of a take as [offset, length, skip, count] tuples. */
+function slices(wal: { slices: Int32Array }): number[][] {
+  const out: number[][] = [];
+  for (let k = 0; k < wal.slices.length; k += 4) out.push(Array.from(wal.slices.subarray(k, k + 4)));
+  return out;
+}
+
+describe('UnflushedRecords', () => {
+  it('hands over the bytes of the records that hold the next events, and forgets them once consumed', () => {
+    const records = new UnflushedRecords();
+    records.add(record(1, 100), 3);
+    records.add(record(2, 50), 1);
+    records.add(record(3, 200), 5);
+
+    const first = records.take(5)!;
+    expect(slices(first)).toEqual([
+      [0, 100, 0, 3],
+      [100, 50, 0, 1],
+      [150, 200, 0, 1],
+    ]);
+    expect(first.bytes.length).toBe(350);
+    expect(first.bytes[99]).toBe(1);
+    expect(first.bytes[149]).toBe(2);
+    expect(first.bytes[349]).toBe(3);
+
+    records.consume(5);
+    const rest = records.take(4)!;
+    expect(slices(rest)).toEqual([[0, 200, 1, 4]]);
+    records.consume(4);
+    expect(records.bytes).toBe(0);
+    expect(() => records.take(1)).toThrow(/fewer are noted/);
+  });
+
+  it('keeps large records in blocks of their own and releases every block once its records are in segments', () => {
+    const records = new UnflushedRecords();
+    records.add(record(1, 600_000), 1000);
+    records.add(record(2, 300), 1);
+    records.add(record(3, 700_000), 1000);
+    expect(records.bytes).toBe(600_000 + (1 << 20) + 700_000);
+    records.consume(1000);
+    expect(records.bytes).toBe((1 << 20) + 700_000);
+    records.consume(1);
+    expect(records.bytes).toBe(700_000);
+    records.consume(999);
+    expect(records.bytes).toBe(700_000);
+    records.consume(1);
+    expect(records.bytes).toBe(0);
+  });
+
+  it('copies small records into shared blocks, so many single-event appends hold few objects', () => {
+    const records = new UnflushedRecords();
+    for (let i = 0; i < 20_000; i++) records.add(record(i & 0xff, 300), 1);
+    expect(records.bytes).toBe(6 * (1 << 20));
+    const wal = records.take(20_000)!;
+    expect(wal.bytes.length).toBe(20_000 * 300);
+    expect(wal.bytes[19_999 * 300 + 1]).toBe(19_999 & 0xff);
+    records.consume(12_000);
+    // Records 12,000.. start in the fourth block (3,495 records of 300 bytes a block).
+    expect(records.bytes).toBe(3 * (1 << 20));
+    const rest = records.take(8000)!;
+    expect(rest.bytes[1]).toBe(12_000 & 0xff);
+    records.consume(8000);
+    expect(records.bytes).toBe(0);
+  });
+
+  it('says a flush must build from the events when a record among them is not binary', () => {
+    const records = new UnflushedRecords();
+    records.add(record(1, 100), 2);
+    records.add(json(), 1);
+    records.add(record(3, 100), 2);
+    expect(records.take(2)).toBeDefined();
+    expect(records.take(3)).toBeUndefined();
+    records.consume(3);
+    // The JSON record is gone: the rest is binary again.
+    expect(slices(records.take(2)!)).toEqual([[0, 100, 0, 2]]);
+  });
+
+  it('keeps a record from the middle at recovery only when it is the tail of the first one noted', () => {
+    const records = new UnflushedRecords();
+    records.add(record(1, 100), 10, 6, 4);
+    records.add(record(2, 100), 10);
+    expect(slices(records.take(14)!)).toEqual([
+      [0, 100, 6, 4],
+      [100, 100, 0, 10],
+    ]);
+    // Not the first record, or not a tail: kept by its event count only.
+    records.add(record(3, 100), 10, 2, 8);
+    expect(records.take(22)).toBeUndefined();
+    records.consume(22);
+    expect(records.bytes).toBe(0);
+    const gappy = new UnflushedRecords();
+    gappy.add(record(4, 100), 10, 2, 5);
+    expect(gappy.take(5)).toBeUndefined();
+  });
+
+  it('reuses its bookkeeping as records come and go', () => {
+    const records = new UnflushedRecords();
+    for (let round = 0; round < 50; round++) {
+      for (let i = 0; i < 3000; i++) records.add(record(round, 40), 2);
+      expect(slices(records.take(6000)!).length).toBe(3000);
+      records.consume(5999);
+      expect(slices(records.take(1)!)).toEqual([[0, 40, 1, 1]]);
+      records.consume(1);
+    }
+    expect(records.bytes).toBe(0);
+  });
+});
