@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { makeTempDir, removeDir } from '../../testing/tempDirs';
+import { waitFor } from '../../testing/wait';
 import { nodeFileSystem, type FileSystem } from '../fs/fileSystem';
 import { decodeRecords, encodeRecord } from './walRecord';
 import { WriteAheadLog, type SyncMode, type WalObserver } from './writeAheadLog';
@@ -80,6 +81,11 @@ async function lsnsPerFile(): Promise<Map<string, number[]>> {
     out.set(name, decodeRecords(await fsp.readFile(path.join(dir, name))).records.map(lsnOf));
   }
   return out;
+}
+
+/** LSNs of every record in the WAL files, in file order. */
+async function lsnsOnDisk(): Promise<number[]> {
+  return [...(await lsnsPerFile()).values()].flat();
 }
 
 const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -423,42 +429,114 @@ describe('WriteAheadLog fault injection', () => {
     await reopened.wal.close();
   });
 
-  it('appends queued behind a group whose sync fails are rejected and never written', async () => {
+  /** A file system whose next fdatasync, once armed, waits at a gate and then succeeds or fails. */
+  function gatedSync(): { fs: FileSystem; armNext: (outcome: 'succeed' | 'fail') => void; failNextWrite: () => void; reached: () => Promise<void>; release: () => void } {
+    let outcome: 'succeed' | 'fail' | undefined;
+    let failWrite = false;
     let reached: () => void = () => undefined;
-    const syncReached = new Promise<void>((resolve) => (reached = resolve));
+    let syncReached = new Promise<void>((resolve) => (reached = resolve));
     let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let blockNext = false;
+    let gate = new Promise<void>((resolve) => (release = resolve));
     const fs: FileSystem = {
       ...nodeFileSystem,
+      async write(fd, data) {
+        if (!failWrite) return nodeFileSystem.write(fd, data);
+        failWrite = false;
+        throw enospc('write');
+      },
       async fdatasync(fd) {
-        if (!blockNext) return nodeFileSystem.fdatasync(fd);
-        blockNext = false;
+        const armed = outcome;
+        outcome = undefined;
+        if (!armed) return nodeFileSystem.fdatasync(fd);
         reached();
         await gate;
-        throw enospc('fdatasync');
+        if (armed === 'fail') throw enospc('fdatasync');
+        return nodeFileSystem.fdatasync(fd);
       },
     };
-    const { wal } = await openWal({ fs });
+    return {
+      fs,
+      armNext: (o) => {
+        outcome = o;
+        syncReached = new Promise<void>((resolve) => (reached = resolve));
+        gate = new Promise<void>((resolve) => (release = resolve));
+      },
+      failNextWrite: () => (failWrite = true),
+      reached: () => syncReached,
+      release: () => release(),
+    };
+  }
+
+  it('writes the appends that arrive while a group syncs at once, and resolves the groups in order', async () => {
+    const gated = gatedSync();
+    const { wal } = await openWal({ fs: gated.fs });
     for (let lsn = 1; lsn <= 5; lsn++) await wal.append(payloadOf(lsn), lsn);
 
-    blockNext = true;
-    const inFlight = wal.append(payloadOf(6), 6);
-    await syncReached; // 6 is written and its sync is in flight
-    const queued = [7, 8].map((lsn) => wal.append(payloadOf(lsn), lsn));
-    expect(wal.pendingAppends).toBe(2);
-    release();
-    const results = await Promise.allSettled([inFlight, ...queued]);
-    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
-
-    await wal.append(payloadOf(9), 9);
+    gated.armNext('succeed');
+    const resolved: number[] = [];
+    const first = wal.append(payloadOf(6), 6).then(() => resolved.push(6));
+    await gated.reached(); // 6 is written and its sync is held
+    const behind = [7, 8].map((lsn) => wal.append(payloadOf(lsn), lsn).then(() => resolved.push(lsn)));
+    // 7 and 8 are written while 6 syncs, not queued until it ends.
+    await waitFor('7 and 8 written behind the held sync', async () => wal.pendingAppends === 0 && (await lsnsOnDisk()).includes(8));
+    expect(resolved).toEqual([]);
+    gated.release();
+    await Promise.all([first, ...behind]);
+    expect(resolved).toEqual([6, 7, 8]);
     await wal.close();
-    const perFile = [...(await lsnsPerFile()).values()];
-    // 6 reached the page cache before its sync failed and was cut off; 7 and 8 were never written.
-    expect(perFile).toEqual([[1, 2, 3, 4, 5], [9]]);
 
     const reopened = await openWal();
-    expectSuccessfulExactlyOnce(reopened.lsns, [1, 2, 3, 4, 5, 9], []);
+    expectSuccessfulExactlyOnce(reopened.lsns, range(1, 8), []);
+    await reopened.wal.close();
+  });
+
+  it('appends written behind a group whose sync fails are rejected and cut off with it', async () => {
+    const gated = gatedSync();
+    const { wal } = await openWal({ fs: gated.fs });
+    for (let lsn = 1; lsn <= 5; lsn++) await wal.append(payloadOf(lsn), lsn);
+
+    gated.armNext('fail');
+    const inFlight = wal.append(payloadOf(6), 6);
+    await gated.reached(); // 6 is written and its sync is held
+    const behind = [7, 8].map((lsn) => wal.append(payloadOf(lsn), lsn));
+    await waitFor('7 and 8 written behind the held sync', async () => (await lsnsOnDisk()).includes(8));
+    const queued = wal.append(payloadOf(9), 9); // queued: one group at most is written behind a sync
+    expect(wal.pendingAppends).toBe(1);
+    gated.release();
+    const results = await Promise.allSettled([inFlight, ...behind, queued]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected', 'rejected']);
+
+    await wal.append(payloadOf(10), 10);
+    await wal.close();
+    const perFile = [...(await lsnsPerFile()).values()];
+    // 6, 7 and 8 reached the page cache before 6's sync failed and were cut off; 9 was never written.
+    expect(perFile).toEqual([[1, 2, 3, 4, 5], [10]]);
+
+    const reopened = await openWal();
+    expectSuccessfulExactlyOnce(reopened.lsns, [1, 2, 3, 4, 5, 10], []);
+    await reopened.wal.close();
+  });
+
+  it('a write that fails behind a syncing group fails alone: the group before it is acknowledged', async () => {
+    const gated = gatedSync();
+    const { wal } = await openWal({ fs: gated.fs });
+    for (let lsn = 1; lsn <= 5; lsn++) await wal.append(payloadOf(lsn), lsn);
+
+    gated.armNext('succeed');
+    const syncing = wal.append(payloadOf(6), 6);
+    await gated.reached();
+    gated.failNextWrite();
+    const failing = wal.append(payloadOf(7), 7);
+    await waitFor('the write behind the held sync to be tried', () => wal.pendingAppends === 0);
+    gated.release();
+    const results = await Promise.allSettled([syncing, failing]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected']);
+
+    await wal.append(payloadOf(8), 8);
+    await wal.close();
+    expect([...(await lsnsPerFile()).values()]).toEqual([[1, 2, 3, 4, 5, 6], [8]]);
+    const reopened = await openWal();
+    expectSuccessfulExactlyOnce(reopened.lsns, [1, 2, 3, 4, 5, 6, 8], []);
     await reopened.wal.close();
   });
 

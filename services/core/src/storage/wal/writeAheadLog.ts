@@ -48,13 +48,28 @@ interface PendingAppend {
   reject: (err: Error) => void;
 }
 
+/** A group written to the active file whose sync is in flight (resolves to the sync's seconds). */
+interface SyncingGroup {
+  group: PendingAppend[];
+  bytes: number;
+  file: WalFile;
+  sync: Promise<number>;
+}
+
+interface SyncedGroup {
+  group: PendingAppend[];
+  bytes: number;
+  syncSeconds: number;
+}
+
 const FILE_PATTERN = /^wal-(\d{12})\.log$/;
 const fileName = (id: number): string => `wal-${String(id).padStart(12, '0')}.log`;
 
 /**
- * Write-ahead log with group commit. Appends that arrive while a write+sync is in flight are
- * queued and go out together in the next single write and single fdatasync; a lone append
- * starts its write at once (no timer). An append resolves only once its bytes are durable.
+ * Write-ahead log with group commit. Appends that arrive while a write is in flight are queued
+ * and go out together in the next single write and single fdatasync; a lone append starts its
+ * write at once (no timer). An append resolves only once its bytes are durable. A group is
+ * written while the one before it syncs (see `run`).
  */
 export class WriteAheadLog {
   private readonly opts: WalOptions;
@@ -66,6 +81,8 @@ export class WriteAheadLog {
   private needsNewFile = true;
   private rotateWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private idleWaiters: Array<() => void> = [];
+  /** Set while `run` waits for a sync and could write new appends meanwhile. */
+  private wake: (() => void) | undefined;
   private closed = false;
 
   constructor(opts: WalOptions) {
@@ -120,6 +137,7 @@ export class WriteAheadLog {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, maxLsn, events, resolve, reject });
+      this.wake?.();
       void this.run();
     });
   }
@@ -128,6 +146,7 @@ export class WriteAheadLog {
   rotate(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.rotateWaiters.push({ resolve, reject });
+      this.wake?.();
       void this.run();
     });
   }
@@ -173,12 +192,24 @@ export class WriteAheadLog {
     }
   }
 
+  /**
+   * Groups go out one after another, and the disk's work overlaps the event loop's: a group is
+   * written while the group before it is still syncing (appends that arrive meanwhile are
+   * written at once, not after that sync), and its sync starts as soon as that one ends, before
+   * the earlier group's appends are resolved, so their continuations (indexing, answering) run
+   * while the disk syncs. At most one sync is in flight and one more group written behind it;
+   * groups resolve in the order they were written. A group behind a failed one fails with it.
+   */
   private async run(): Promise<void> {
     if (this.running) return;
     this.running = true;
+    let syncing: SyncingGroup | undefined;
+    let written: { group: PendingAppend[]; bytes: number } | undefined;
     try {
-      while (this.queue.length > 0 || this.rotateWaiters.length > 0) {
-        if (this.rotateWaiters.length > 0 || this.needsNewFile) {
+      while (syncing || written || this.queue.length > 0 || this.rotateWaiters.length > 0) {
+        // A new file only once every group written to the old one has settled.
+        const switchFile = this.rotateWaiters.length > 0 || this.needsNewFile;
+        if (switchFile && !syncing && !written) {
           const waiters = this.rotateWaiters;
           this.rotateWaiters = [];
           try {
@@ -187,14 +218,45 @@ export class WriteAheadLog {
           } catch (err) {
             for (const w of waiters) w.reject(err as Error);
             this.failQueued(err as Error);
+          }
+          continue;
+        }
+
+        if (!switchFile && !written && this.queue.length > 0) {
+          const group = this.queue;
+          this.queue = [];
+          const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
+          try {
+            await this.opts.fs.write(this.fd, data);
+            written = { group, bytes: data.length };
+          } catch (err) {
+            // The group syncing before this one settles first: durable, it is resolved.
+            if (syncing) {
+              const settled = await this.settle(syncing, group);
+              syncing = undefined;
+              if (!settled) continue;
+              this.resolveGroup(settled);
+            }
+            await this.failFrom(err as Error, group);
             continue;
           }
         }
-        if (this.queue.length > 0) {
-          const group = this.queue;
-          this.queue = [];
-          await this.writeGroup(group);
+
+        if (!syncing) {
+          if (written) syncing = this.startSync(written.group, written.bytes);
+          written = undefined;
+          continue;
         }
+        // A sync is in flight. With nothing written behind it, appends that arrive before it
+        // ends are written at once.
+        if (!written && !switchFile && (await this.syncedOrArrival(syncing)) === 'arrival') continue;
+        const settled = await this.settle(syncing, written?.group ?? []);
+        syncing = undefined;
+        const next = written;
+        written = undefined;
+        if (!settled) continue;
+        if (next) syncing = this.startSync(next.group, next.bytes);
+        this.resolveGroup(settled);
       }
     } finally {
       this.running = false;
@@ -204,38 +266,70 @@ export class WriteAheadLog {
     }
   }
 
-  private async writeGroup(group: PendingAppend[]): Promise<void> {
-    const file = this.active!;
-    const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
-    let syncSeconds = 0;
+  /** Wait until `syncing`'s sync ends (either way) or an append or a rotation arrives. */
+  private async syncedOrArrival(syncing: SyncingGroup): Promise<'synced' | 'arrival'> {
+    const arrival = new Promise<'arrival'>((resolve) => (this.wake = () => resolve('arrival')));
+    const synced = syncing.sync.then(
+      () => 'synced' as const,
+      () => 'synced' as const,
+    );
     try {
-      await this.opts.fs.write(this.fd, data);
-      if (this.opts.syncMode === 'always') {
-        const syncStarted = performance.now();
-        await this.opts.fs.fdatasync(this.fd);
-        syncSeconds = (performance.now() - syncStarted) / 1000;
-      }
-    } catch (err) {
-      // The file may now end in a partial record, or in whole records whose sync failed but
-      // that sit in the page cache: a restart would replay those rejected appends. Cut them off
-      // now (best effort; should that fail, recovery still cuts a partial tail). Never write
-      // after them: the next group starts a new file. Appends queued behind this group were
-      // prepared on top of it, so they fail too and the caller re-derives its state.
-      this.needsNewFile = true;
-      await this.discardFailedBytes(file);
-      const error = err as Error;
-      for (const g of group) g.reject(error);
-      this.failQueued(error);
-      this.opts.observer?.onWriteError?.(error);
-      return;
+      return await Promise.race([synced, arrival]);
+    } finally {
+      this.wake = undefined;
     }
-    file.bytes += data.length;
+  }
+
+  private startSync(group: PendingAppend[], bytes: number): SyncingGroup {
+    const file = this.active!;
+    if (this.opts.syncMode !== 'always') return { group, bytes, file, sync: Promise.resolve(0) };
+    const started = performance.now();
+    // Settled as soon as the sync ends, so its time is the sync's alone.
+    const sync = this.opts.fs.fdatasync(this.fd).then(() => (performance.now() - started) / 1000);
+    // Awaited later; a rejection before then is not unhandled.
+    sync.catch(() => undefined);
+    return { group, bytes, file, sync };
+  }
+
+  /**
+   * Wait for a group's sync. Durable: its bytes are counted as acknowledged and it is returned
+   * (to be resolved). Failed: it, `after` (written behind it) and every queued append fail.
+   */
+  private async settle(syncing: SyncingGroup, after: PendingAppend[]): Promise<SyncedGroup | undefined> {
+    let syncSeconds: number;
+    try {
+      syncSeconds = await syncing.sync;
+    } catch (err) {
+      await this.failFrom(err as Error, [...syncing.group, ...after]);
+      return undefined;
+    }
+    const { file, group, bytes } = syncing;
+    file.bytes += bytes;
     for (const g of group) if (g.maxLsn > file.maxLsn) file.maxLsn = g.maxLsn;
+    if (file.bytes >= this.opts.maxFileBytes) this.needsNewFile = true;
+    return { group, bytes, syncSeconds };
+  }
+
+  private resolveGroup({ group, bytes, syncSeconds }: SyncedGroup): void {
     let events = 0;
     for (const g of group) events += g.events;
-    this.opts.observer?.onGroupCommit?.(group.length, data.length, syncSeconds, events);
+    this.opts.observer?.onGroupCommit?.(group.length, bytes, syncSeconds, events);
     for (const g of group) g.resolve();
-    if (file.bytes >= this.opts.maxFileBytes) this.needsNewFile = true;
+  }
+
+  /**
+   * A write or sync failed. The file may now end in a partial record, or in whole records whose
+   * sync failed but that sit in the page cache: a restart would replay those rejected appends.
+   * Cut them off now (best effort; should that fail, recovery still cuts a partial tail). Never
+   * write after them: the next group starts a new file. Appends queued behind were prepared on
+   * top of the failed ones, so they fail too and the caller re-derives its state.
+   */
+  private async failFrom(error: Error, failed: PendingAppend[]): Promise<void> {
+    this.needsNewFile = true;
+    await this.discardFailedBytes(this.active!);
+    for (const g of failed) g.reject(error);
+    this.failQueued(error);
+    this.opts.observer?.onWriteError?.(error);
   }
 
   /** Truncate `file` back to its acknowledged bytes after a failed write or sync. */
