@@ -11,6 +11,7 @@ import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, wri
 import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners, type IndexInterners } from './segments/indexColumns';
 import { addSidecarRows, decodeSidecar, encodeSidecar, readSidecarFile, SIDECAR_SUFFIX, SIDECAR_TEMP_SUFFIX, SidecarRows, writeSidecarFile } from './segments/indexSidecar';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
+import type { WalSlices } from './segments/walColumns';
 import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderObserver } from './segments/segmentReader';
 import { storedEventAt, type EventVisitor } from './eventVisitor';
 import { UnflushedRecords } from './wal/unflushedRecords';
@@ -234,7 +235,14 @@ export class EventStore {
   private pendingBytes = 0;
   private lastWriteError: Error | undefined;
   private lastFlushError: Error | undefined;
-  private flushing: Promise<void> | undefined;
+  /** Flushes started and not finished, oldest first (at most two: see `startFlush`). */
+  private flushesInFlight: Array<Promise<void>> = [];
+  /** Settles when the flush that is encoding its segment has its bytes (or failed). */
+  private encodingFlush: Promise<void> | undefined;
+  /** Buffered events, from the front, that flushes in flight have taken. */
+  private takenEvents = 0;
+  /** A flush failed and flushes behind it are still in flight (they fail too). */
+  private flushFailing = false;
   private flushTimer: NodeJS.Timeout | undefined;
   /** While the last WAL write failed: retries a tiny write so health recovers without traffic. */
   private probeTimer: NodeJS.Timeout | undefined;
@@ -435,11 +443,11 @@ export class EventStore {
       const left = giveUpAt - performance.now();
       if (this.closed) throw new AllSourceError('STORAGE_UNAVAILABLE', 'the store is shutting down');
       if (this.lastFlushError || left <= 0) throw full();
-      if (!this.flushing) this.flushInBackground();
+      this.flushInBackground();
       let timer: NodeJS.Timeout | undefined;
       let wake: (() => void) | undefined;
       await Promise.race([
-        (this.flushing ?? Promise.resolve()).catch(() => undefined),
+        (this.flushesInFlight[0] ?? Promise.resolve()).catch(() => undefined),
         new Promise<void>((resolve) => {
           wake = resolve;
           timer = setTimeout(resolve, left);
@@ -630,18 +638,17 @@ export class EventStore {
     return this.manifest.segments;
   }
 
-  /** Move every buffered event into a new Parquet segment now. */
+  /**
+   * Flush buffered events into a new Parquet segment now: resolves once a flush has moved
+   * events out of the buffer (at most `flushMaxEvents` a flush; call again while events remain).
+   */
   flush(): Promise<void> {
-    if (this.flushing) return this.flushing.then(() => (this.buffer.length > 0 ? this.flush() : undefined));
-    if (this.buffer.length === 0) return Promise.resolve();
-    this.flushing = this.flushBuffer().finally(() => {
-      this.flushing = undefined;
-      // A flush takes at most flushMaxEvents; keep going while the buffer is over a bound.
-      if (this.buffer.length >= this.opts.flushMaxEvents || this.bufferBytes >= this.opts.flushMaxBytes) {
-        this.flushInBackground();
-      }
-    });
-    return this.flushing;
+    const started = this.startFlush();
+    if (started) return started;
+    // None can start now (one is encoding, or two are in flight): wait for the oldest.
+    const oldest = this.flushesInFlight[0];
+    if (!oldest) return Promise.resolve();
+    return oldest.then(() => (this.buffer.length > 0 ? this.flush() : undefined));
   }
 
   /**
@@ -918,8 +925,8 @@ export class EventStore {
       } catch (err) {
         this.log.warn({ err }, 'final flush failed; events stay in the write-ahead log');
       }
-    } else if (this.flushing) {
-      await this.flushing.catch(() => undefined);
+    } else {
+      await Promise.allSettled(this.flushesInFlight);
     }
     // A flush rotates the WAL, which opens a new file even after close: release that one too.
     await this.wal.close();
@@ -992,8 +999,14 @@ export class EventStore {
   }
 
   private flushInBackground(): void {
-    if (this.flushing || this.closed) return;
-    this.flush().catch(() => undefined);
+    if (this.closed) return;
+    this.startFlush()?.catch(() => undefined);
+  }
+
+  /** Whether the buffer, beyond what flushes in flight have taken, calls for another flush. */
+  private overFlushBound(): boolean {
+    const untaken = this.buffer.length - this.takenEvents;
+    return untaken >= this.opts.flushMaxEvents || (untaken > 0 && this.bufferBytes >= this.opts.flushMaxBytes);
   }
 
   private startFlushTimer(): void {
@@ -1004,15 +1017,70 @@ export class EventStore {
     this.flushTimer.unref();
   }
 
-  private async flushBuffer(): Promise<void> {
+  /**
+   * Start a flush of the oldest buffered events no flush has taken, unless one is encoding, two
+   * are in flight, or none is left. Flushes overlap by one stage: the next flush's segment is
+   * encoded (worker thread) while the previous one is written to disk and swapped into the
+   * manifest. They finish in order, and a flush behind a failed one fails too (its segment
+   * would leave a gap in the flushed prefix); the events stay in the buffer and the WAL.
+   */
+  private startFlush(): Promise<void> | undefined {
+    if (this.encodingFlush || this.flushesInFlight.length >= 2) return undefined;
+    // After a failure, the flushes behind it fail too: start again from the front once they have.
+    if (this.flushFailing && this.flushesInFlight.length > 0) return undefined;
+    this.flushFailing = false;
+    const from = this.takenEvents;
+    const count = Math.min(this.buffer.length - from, this.opts.flushMaxEvents);
+    if (count <= 0) return undefined;
+    const events = this.buffer.slice(from, from + count);
+    // Taken now, before any await: a flush finishing meanwhile moves what `from` counts from.
+    const wal = this.unflushedRecords.take(count, from);
+    this.takenEvents += count;
     const started = performance.now();
-    const events = this.buffer.slice(0, Math.min(this.buffer.length, this.opts.flushMaxEvents));
+    // Start a new WAL file so that every file before it can go once this segment is durable.
+    const encoding = this.wal.rotate().then(() => this.encodeSegment(events, wal));
+    this.encodingFlush = encoding.then(
+      () => undefined,
+      () => undefined,
+    );
+    void this.encodingFlush.then(() => {
+      this.encodingFlush = undefined;
+      if (this.overFlushBound()) this.flushInBackground();
+    });
+    const previous = this.flushesInFlight[this.flushesInFlight.length - 1];
+    const done = this.persistFlush(events, encoding, previous, started);
+    this.flushesInFlight.push(done);
+    const finished = (failed: boolean): void => {
+      if (failed) this.flushFailing = true;
+      this.flushesInFlight.splice(this.flushesInFlight.indexOf(done), 1);
+      this.takenEvents -= count;
+      // A flush takes at most flushMaxEvents; keep going while the buffer is over a bound.
+      if (this.overFlushBound()) this.flushInBackground();
+    };
+    done.then(
+      () => finished(false),
+      () => finished(true),
+    );
+    return done;
+  }
+
+  /** Write a flush's encoded segment, swap it into the manifest and switch the index to it. */
+  private async persistFlush(events: StoredEvent[], encoding: Promise<Uint8Array>, previous: Promise<void> | undefined, started: number): Promise<void> {
     const first = events[0]!;
     const last = events[events.length - 1]!;
+    let parquetBytes: Uint8Array;
     try {
-      // Start a new WAL file so that every file before it can go once this segment is durable.
-      await this.wal.rotate();
-      const parquetBytes = await this.encodeSegment(events);
+      parquetBytes = await encoding;
+    } catch (err) {
+      // The flush before this one still finishes first.
+      await previous?.catch(() => undefined);
+      throw this.flushFailed(err as Error);
+    }
+    // A failure of the flush before fails this one with the same error (logged once, by that one).
+    await previous;
+    try {
+      // Flushes finish in order, so this one's events are at the front of the buffer.
+      if (this.buffer[0] !== first) throw new Error(`flush of LSN ${first.lsn}..${last.lsn} is not at the front of the buffer`);
       const file = await this.unusedSegmentName(first.lsn, last.lsn, 0);
       await this.fs.writeFileAtomic(path.join(this.segmentsDir, file), parquetBytes);
       const info: SegmentInfo = {
@@ -1048,20 +1116,23 @@ export class EventStore {
       await this.wal.removeFilesCoveredBy(last.lsn);
       this.opts.observer?.onFlush?.(events.length, parquetBytes.byteLength, (performance.now() - started) / 1000);
     } catch (err) {
-      this.lastFlushError = err as Error;
-      this.log.error({ err }, 'segment flush failed; events stay in the buffer and the write-ahead log');
-      throw err;
+      throw this.flushFailed(err as Error);
     }
   }
 
+  private flushFailed(err: Error): Error {
+    this.lastFlushError = err;
+    this.log.error({ err }, 'segment flush failed; events stay in the buffer and the write-ahead log');
+    return err;
+  }
+
   /**
-   * Parquet bytes of the first `events.length` buffered events (`events`). Built on the worker
-   * from their WAL records' bytes, checked against the events by row count and first and last
-   * LSN; from the events themselves when a record among them is not in the binary layout.
+   * Parquet bytes of `events`. Built on the worker from their WAL records' bytes (`wal`),
+   * checked against the events by row count and first and last LSN; from the events themselves
+   * when a record among them is not in the binary layout (`wal` undefined).
    */
-  private async encodeSegment(events: StoredEvent[]): Promise<Uint8Array> {
+  private async encodeSegment(events: StoredEvent[], wal: WalSlices | undefined): Promise<Uint8Array> {
     const options = { rowGroupSize: this.opts.rowGroupSize };
-    const wal = this.unflushedRecords.take(events.length);
     if (!wal) return this.writerPool.encode(await eventsToArrowIpc(events), options);
     const encoded = await this.writerPool.encodeWal(wal, options);
     const first = events[0]!.lsn;

@@ -73,34 +73,42 @@ export class UnflushedRecords {
   }
 
   /**
-   * The bytes and slices of the next `events` unflushed events, or undefined when a record among
-   * them has no binary bytes. Nothing is consumed (see `consume`).
+   * The bytes and slices of `events` unflushed events after the first `skip` (those a flush in
+   * progress has taken), or undefined when a record among them has no binary bytes. Nothing is
+   * consumed (see `consume`).
    */
-  take(events: number): WalSlices | undefined {
+  take(events: number, skip = 0): WalSlices | undefined {
     const m = this.meta;
+    // The first record holding wanted events, and how many of its events come before them.
+    let first = this.head;
+    let before = this.headSkip + skip;
+    while (first < this.tail && before >= m[first * 4 + 3]!) {
+      before -= m[first * 4 + 3]!;
+      first++;
+    }
     let total = 0;
     let records = 0;
-    for (let r = this.head, left = events; left > 0; r++) {
-      if (r >= this.tail) throw new Error(`${events} events asked for, fewer are noted`);
+    for (let r = first, left = events; left > 0; r++) {
+      if (r >= this.tail) throw new Error(`${events} events after ${skip} asked for, fewer are noted`);
       if (m[r * 4 + 2]! < 0) return undefined;
       total += m[r * 4 + 2]!;
-      left -= m[r * 4 + 3]! - (r === this.head ? this.headSkip : 0);
+      left -= m[r * 4 + 3]! - (r === first ? before : 0);
       records++;
     }
     const bytes = new Uint8Array(total);
     const slices = new Int32Array(records * 4);
     let at = 0;
     for (let k = 0, left = events; k < records; k++) {
-      const r = (this.head + k) * 4;
+      const r = (first + k) * 4;
       const length = m[r + 2]!;
       const block = this.blocks[m[r]! - this.firstBlock]!;
       const offset = m[r + 1]!;
       bytes.set(block.subarray(offset, offset + length), at);
-      const skip = k === 0 ? this.headSkip : 0;
-      const count = Math.min(left, m[r + 3]! - skip);
+      const from = k === 0 ? before : 0;
+      const count = Math.min(left, m[r + 3]! - from);
       slices[k * 4] = at;
       slices[k * 4 + 1] = length;
-      slices[k * 4 + 2] = skip;
+      slices[k * 4 + 2] = from;
       slices[k * 4 + 3] = count;
       left -= count;
       at += length;

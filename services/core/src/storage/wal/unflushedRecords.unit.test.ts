@@ -43,6 +43,22 @@ describe('UnflushedRecords', () => {
     expect(() => records.take(1)).toThrow(/fewer are noted/);
   });
 
+  it('takes events after those a flush in progress has taken', () => {
+    const records = new UnflushedRecords();
+    records.add(record(1, 100), 3);
+    records.add(record(2, 50), 1);
+    records.add(record(3, 200), 5);
+    records.consume(1);
+    // Events 2..9 are unflushed; a flush in progress has the first 4 (2, 3 of record 1, 4, and 5).
+    expect(slices(records.take(3, 4)!)).toEqual([[0, 200, 1, 3]]);
+    expect(slices(records.take(2, 1)!)).toEqual([
+      [0, 100, 2, 1],
+      [100, 50, 0, 1],
+    ]);
+    expect(slices(records.take(1, 2)!)).toEqual([[0, 50, 0, 1]]);
+    expect(() => records.take(2, 7)).toThrow(/fewer are noted/);
+  });
+
   it('keeps large records in blocks of their own and releases every block once its records are in segments', () => {
     const records = new UnflushedRecords();
     records.add(record(1, 600_000), 1000);

@@ -1,7 +1,9 @@
 /**
- * Segments built from the WAL records' bytes on the Parquet worker (walColumns.ts), over real
- * data directories: flushes that cut a record in two, recovery that resumes in the middle of a
- * record, and records in the JSON layout, which a flush builds from the events instead.
+ * Segment flushes over real data directories. Segments built from the WAL records' bytes on the
+ * Parquet worker (walColumns.ts): flushes that cut a record in two, recovery that resumes in the
+ * middle of a record, and records in the JSON layout, which a flush builds from the events
+ * instead. Overlapping flushes: the next segment is encoded while the previous one is written,
+ * they finish in order, and a failure fails the flush behind it.
  */
 import * as path from 'node:path';
 import type { NewEvent, StoredEvent } from '../events/storedEvent';
@@ -9,6 +11,7 @@ import { useOpenStores } from '../testing/storeOptions';
 import { useTempDir } from '../testing/tempDirs';
 import { waitFor } from '../testing/wait';
 import type { EventStore } from './eventStore';
+import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
 
 const tmp = useTempDir('allsource-segments-from-wal-');
@@ -105,5 +108,91 @@ describe('segments built from WAL records', () => {
     await store.flush();
     expect((await everything(store)).slice(41)).toEqual(more);
     expect([fromWal.mock.calls.length, fromEvents.mock.calls.length]).toEqual([1, 1]);
+  });
+});
+
+/** nodeFileSystem whose segment file writes wait at a gate while it is closed, and can fail. */
+function gatedSegmentWrites(): { fs: FileSystem; close: () => void; open: () => void; failNext: () => void; writes: () => number } {
+  let gate: Promise<void> | undefined;
+  let openGate: () => void = () => undefined;
+  let fail = false;
+  let writes = 0;
+  const fs: FileSystem = {
+    ...nodeFileSystem,
+    async writeFileAtomic(file, data) {
+      if (file.endsWith('.parquet')) {
+        writes++;
+        await gate;
+        if (fail) {
+          fail = false;
+          throw Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' });
+        }
+      }
+      return nodeFileSystem.writeFileAtomic(file, data);
+    },
+  };
+  return {
+    fs,
+    close: () => {
+      gate = new Promise<void>((resolve) => (openGate = resolve));
+    },
+    open: () => {
+      gate = undefined;
+      openGate();
+    },
+    failNext: () => (fail = true),
+    writes: () => writes,
+  };
+}
+
+describe('overlapping flushes', () => {
+  it('encode the next segment while the previous one is written, and finish in order', async () => {
+    const gated = gatedSegmentWrites();
+    const store = await stores.open(freshDir(), { flushMaxEvents: 100, fs: gated.fs });
+    gated.close();
+    const appended: StoredEvent[] = [];
+    for (let b = 0; b < 4; b++) appended.push(...(await store.append(batch(100, b * 100))));
+    // The first flush waits at the gate; the second has encoded its segment meanwhile; no third
+    // starts while two are in flight.
+    await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(fromWal.mock.calls.length).toBe(2);
+    expect(gated.writes()).toBe(1);
+    expect(store.stats().parquetFiles).toBe(0);
+    // Reads see every event (from the buffer) while flushes are in flight.
+    expect(await everything(store)).toEqual(appended);
+
+    gated.open();
+    await waitFor('every event in a segment', () => store.stats().bufferedEvents === 0);
+    expect(store.segments.map((s) => [s.firstLsn, s.lastLsn])).toEqual([
+      [appended[0]!.lsn, appended[99]!.lsn],
+      [appended[100]!.lsn, appended[199]!.lsn],
+      [appended[200]!.lsn, appended[299]!.lsn],
+      [appended[300]!.lsn, appended[399]!.lsn],
+    ]);
+    expect(await everything(store)).toEqual(appended);
+  });
+
+  it('a flush that fails fails the one behind it, and flushing starts again from the front', async () => {
+    const gated = gatedSegmentWrites();
+    const dir = freshDir();
+    const store = await stores.open(dir, { flushMaxEvents: 100, fs: gated.fs });
+    gated.close();
+    gated.failNext();
+    const appended: StoredEvent[] = [];
+    for (let b = 0; b < 2; b++) appended.push(...(await store.append(batch(100, b * 100))));
+    await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
+    // The first write fails: the second flush fails with it without writing, and nothing moved.
+    const failed = store.flush().catch((err: Error) => err);
+    gated.open();
+    expect(await failed).toMatchObject({ code: 'EIO' });
+    await waitFor('the retried flushes', () => store.stats().bufferedEvents === 0);
+    expect(gated.writes()).toBe(3);
+    expect(store.segments.map((s) => s.events)).toEqual([100, 100]);
+    expect(await everything(store)).toEqual(appended);
+
+    await stores.close(store, false);
+    const reopened = await stores.open(dir);
+    expect(await everything(reopened)).toEqual(appended);
   });
 });
