@@ -409,7 +409,7 @@ export class EventStore {
       this.pendingBytes -= record.length;
     }
     this.lastWriteError = undefined;
-    this.commit(stored, idBytes, record);
+    this.commit(stored, idBytes, record, entityNumbers);
     release();
     return stored;
   }
@@ -940,12 +940,13 @@ export class EventStore {
     return this.bufferEventBytes + this.unflushedRecords.bytes;
   }
 
-  private commit(events: StoredEvent[], idBytes: Uint8Array, record: Uint8Array): void {
+  /** `entityNumbers`: each event's entity number as the append found it (-1: new then). */
+  private commit(events: StoredEvent[], idBytes: Uint8Array, record: Uint8Array, entityNumbers: Int32Array): void {
     if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
     this.index.reserve(this.index.count + events.length);
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
-      this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES);
+      this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES, entityNumbers[i]!);
       this.buffer.push(e);
       this.bufferEventBytes += eventBytes(e);
     }

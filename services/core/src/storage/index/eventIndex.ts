@@ -46,10 +46,11 @@ export class EventIndex {
   /**
    * Index one event at the next position. `idBytes`/`idOffset`: its id's UUID bytes when the
    * caller has them (new events, binary WAL records), which spares parsing the id text.
+   * `entity`: its entity's number when the caller already looked it up (-1: look it up here).
    */
-  add(entry: IndexEntry, segment: number, row: number, idBytes?: Uint8Array, idOffset = 0): number {
+  add(entry: IndexEntry, segment: number, row: number, idBytes?: Uint8Array, idOffset = 0, entity = -1): number {
     const pos = this.addInterned(
-      this.entities.intern(entry.entityId),
+      entity >= 0 ? entity : this.entities.intern(entry.entityId),
       this.types.intern(entry.eventType),
       this.tenants.intern(entry.tenantId),
       entry.timestampUs,
