@@ -1,4 +1,6 @@
-import { DEFAULTS, EventStore, type EventStoreOptions, type NewEvent } from '@allsource/core';
+import * as path from 'node:path';
+import type * as Core from '@allsource/core';
+import type { EventStoreOptions, NewEvent } from '@allsource/core';
 import { readStdinJson } from '../lib/processes';
 import { sampleEvent } from '../lib/workload';
 
@@ -6,13 +8,15 @@ import { sampleEvent } from '../lib/workload';
  * The storage engine driven through its own API (no HTTP), in a child process of its own
  * (`node --expose-gc dist/children/engine.js`, job as JSON on stdin, result as one JSON line):
  *
- * - `append`: durable batch-append throughput, `writers` concurrent writers for `seconds`.
+ * - `append`: durable batch-append throughput, `writers` concurrent writers for `seconds`;
+ *   optionally with another build of the core (`coreDist`, its `dist/` folder) and every
+ *   fdatasync made `syncDelayMs` longer (a slower disk), for `micro/engineAB.js`.
  * - `memory`: append up to each step, flush to segments, gc, report process.memoryUsage().
  * - `build`: write a data directory with `segmentEvents` in segments and `walEvents` only in
  *   the WAL (closed without a flush), for the recovery benchmark.
  */
 export type EngineJob =
-  | { mode: 'append'; dataDir: string; seconds: number; batch: number; writers: number }
+  | { mode: 'append'; dataDir: string; seconds: number; batch: number; writers: number; coreDist?: string; syncDelayMs?: number }
   | { mode: 'memory'; dataDir: string; steps: number[]; batch: number; entities: number }
   | { mode: 'build'; dataDir: string; segmentEvents: number; walEvents: number; batch: number; entities: number };
 
@@ -24,6 +28,26 @@ export interface MemoryPoint {
   arrayBuffers: number;
   rss: number;
 }
+
+/** The core library: this workspace's build, or the one in `dist` (a core `dist/` folder). */
+function loadCore(dist?: string): typeof Core {
+  return require(dist ? path.resolve(dist, 'index.js') : '@allsource/core') as typeof Core;
+}
+
+/** The core's file system with `delayMs` added to every fdatasync. */
+function slowerSyncs(dist: string | undefined, delayMs: number): EventStoreOptions['fs'] {
+  const coreDir = dist ? path.resolve(dist) : path.dirname(require.resolve('@allsource/core'));
+  const { nodeFileSystem } = require(path.join(coreDir, 'storage/fs/fileSystem.js')) as { nodeFileSystem: NonNullable<EventStoreOptions['fs']> };
+  return {
+    ...nodeFileSystem,
+    fdatasync: async (fd: number) => {
+      await nodeFileSystem.fdatasync(fd);
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+    },
+  };
+}
+
+let { DEFAULTS, EventStore } = loadCore();
 
 function options(dataDir: string, over: Partial<EventStoreOptions> = {}): EventStoreOptions {
   return {
@@ -49,7 +73,7 @@ function toNew(i: number, entities: number): NewEvent {
 }
 
 /** Appends events [from, to) in batches; one batch in flight per writer. */
-async function appendRange(store: EventStore, from: number, to: number, batch: number, entities: number, writers = 4): Promise<void> {
+async function appendRange(store: Core.EventStore, from: number, to: number, batch: number, entities: number, writers = 4): Promise<void> {
   let next = from;
   await Promise.all(
     Array.from({ length: writers }, async () => {
@@ -74,7 +98,7 @@ async function appendRange(store: EventStore, from: number, to: number, batch: n
   );
 }
 
-async function settle(store: EventStore): Promise<void> {
+async function settle(store: Core.EventStore): Promise<void> {
   while (store.stats().bufferedEvents > 0) await store.flush();
 }
 
@@ -95,7 +119,8 @@ function usage(events: number): MemoryPoint {
 async function main(): Promise<void> {
   const job = await readStdinJson<EngineJob>();
   if (job.mode === 'append') {
-    const store = await EventStore.open(options(job.dataDir));
+    if (job.coreDist) ({ DEFAULTS, EventStore } = loadCore(job.coreDist));
+    const store = await EventStore.open(options(job.dataDir, job.syncDelayMs ? { fs: slowerSyncs(job.coreDist, job.syncDelayMs) } : {}));
     const batches: NewEvent[][] = [];
     for (let b = 0; b < 16; b++) batches.push(Array.from({ length: job.batch }, (_, i) => toNew(b * job.batch + i, 10_000)));
     let appended = 0;

@@ -23,6 +23,11 @@ function payloadOf(lsn: number): Buffer {
   return Buffer.from(JSON.stringify([{ lsn, event_type: 'order.placed', entity_id: `order-${lsn % 17}`, payload: { amount: lsn } }]));
 }
 
+/** A record large enough to be written while a sync is in flight (over 64 KiB). */
+function bigPayloadOf(lsn: number): Buffer {
+  return Buffer.from(JSON.stringify([{ lsn, pad: 'x'.repeat(70_000) }]));
+}
+
 function lsnOf(payload: Buffer): number {
   const parsed = JSON.parse(payload.toString()) as Array<{ lsn: number }>;
   return parsed[0]!.lsn;
@@ -467,7 +472,7 @@ describe('WriteAheadLog fault injection', () => {
     };
   }
 
-  it('writes the appends that arrive while a group syncs at once, and resolves the groups in order', async () => {
+  it('writes large appends that arrive while a group syncs at once, and resolves the groups in order', async () => {
     const gated = gatedSync();
     const { wal } = await openWal({ fs: gated.fs });
     for (let lsn = 1; lsn <= 5; lsn++) await wal.append(payloadOf(lsn), lsn);
@@ -476,8 +481,8 @@ describe('WriteAheadLog fault injection', () => {
     const resolved: number[] = [];
     const first = wal.append(payloadOf(6), 6).then(() => resolved.push(6));
     await gated.reached(); // 6 is written and its sync is held
-    const behind = [7, 8].map((lsn) => wal.append(payloadOf(lsn), lsn).then(() => resolved.push(lsn)));
-    // 7 and 8 are written while 6 syncs, not queued until it ends.
+    const behind = [7, 8].map((lsn) => wal.append(bigPayloadOf(lsn), lsn).then(() => resolved.push(lsn)));
+    // 7 and 8 (over 64 KiB together) are written while 6 syncs, not queued until it ends.
     await waitFor('7 and 8 written behind the held sync', async () => wal.pendingAppends === 0 && (await lsnsOnDisk()).includes(8));
     expect(resolved).toEqual([]);
     gated.release();
@@ -490,6 +495,46 @@ describe('WriteAheadLog fault injection', () => {
     await reopened.wal.close();
   });
 
+  it('small appends that arrive during a sync wait for it to end, then go out together in the next sync', async () => {
+    const gated = gatedSync();
+    const { observer, groups } = recordingObserver();
+    const { wal } = await openWal({ fs: gated.fs, observer });
+    await wal.append(payloadOf(1), 1);
+
+    gated.armNext('succeed');
+    const first = wal.append(payloadOf(2), 2);
+    await gated.reached();
+    const queued = [3, 4, 5].map((lsn) => wal.append(payloadOf(lsn), lsn));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    // Not written while 2 syncs: a write now would not spare them a sync.
+    expect(wal.pendingAppends).toBe(3);
+    expect(await lsnsOnDisk()).toEqual([1, 2]);
+    gated.release();
+    await Promise.all([first, ...queued]);
+    expect(groups.appends).toEqual([1, 1, 3]);
+    await wal.close();
+  });
+
+  it('small appends queued behind a large one written during a sync join it: one sync covers them all', async () => {
+    const gated = gatedSync();
+    const { observer, groups } = recordingObserver();
+    const { wal } = await openWal({ fs: gated.fs, observer });
+    await wal.append(payloadOf(1), 1);
+
+    gated.armNext('succeed');
+    const first = wal.append(payloadOf(2), 2);
+    await gated.reached();
+    const behind = wal.append(bigPayloadOf(3), 3); // large: written at once, behind the held sync
+    await waitFor('3 written behind the held sync', async () => wal.pendingAppends === 0 && (await lsnsOnDisk()).includes(3));
+    const queued = [4, 5, 6].map((lsn) => wal.append(payloadOf(lsn), lsn));
+    expect(wal.pendingAppends).toBe(3);
+    gated.release();
+    await Promise.all([first, behind, ...queued]);
+    // 1 alone, 2 alone, then 3 with the three queued behind it in one sync.
+    expect(groups.appends).toEqual([1, 1, 4]);
+    await wal.close();
+  });
+
   it('appends written behind a group whose sync fails are rejected and cut off with it', async () => {
     const gated = gatedSync();
     const { wal } = await openWal({ fs: gated.fs });
@@ -498,7 +543,7 @@ describe('WriteAheadLog fault injection', () => {
     gated.armNext('fail');
     const inFlight = wal.append(payloadOf(6), 6);
     await gated.reached(); // 6 is written and its sync is held
-    const behind = [7, 8].map((lsn) => wal.append(payloadOf(lsn), lsn));
+    const behind = [7, 8].map((lsn) => wal.append(bigPayloadOf(lsn), lsn));
     await waitFor('7 and 8 written behind the held sync', async () => (await lsnsOnDisk()).includes(8));
     const queued = wal.append(payloadOf(9), 9); // queued: one group at most is written behind a sync
     expect(wal.pendingAppends).toBe(1);
@@ -526,7 +571,7 @@ describe('WriteAheadLog fault injection', () => {
     const syncing = wal.append(payloadOf(6), 6);
     await gated.reached();
     gated.failNextWrite();
-    const failing = wal.append(payloadOf(7), 7);
+    const failing = wal.append(bigPayloadOf(7), 7);
     await waitFor('the write behind the held sync to be tried', () => wal.pendingAppends === 0);
     gated.release();
     const results = await Promise.allSettled([syncing, failing]);

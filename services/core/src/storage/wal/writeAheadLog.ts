@@ -62,6 +62,14 @@ interface SyncedGroup {
   syncSeconds: number;
 }
 
+/**
+ * Queued bytes from which appends are written while a sync is in flight instead of when it
+ * ends. Large appends (batches) gain from their write overlapping the sync; small ones would
+ * only add writes, and a sync, not a write, is what they wait for (they join the next sync
+ * either way, see `run`).
+ */
+const WRITE_BEHIND_BYTES = 64 * 1024;
+
 const FILE_PATTERN = /^wal-(\d{12})\.log$/;
 const fileName = (id: number): string => `wal-${String(id).padStart(12, '0')}.log`;
 
@@ -77,6 +85,8 @@ export class WriteAheadLog {
   private active: WalFile | undefined;
   private fd = -1;
   private queue: PendingAppend[] = [];
+  /** Bytes of the records in `queue`. */
+  private queuedBytes = 0;
   private running = false;
   private needsNewFile = true;
   private rotateWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
@@ -137,7 +147,8 @@ export class WriteAheadLog {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, maxLsn, events, resolve, reject });
-      this.wake?.();
+      this.queuedBytes += record.length;
+      if (this.queuedBytes >= WRITE_BEHIND_BYTES) this.wake?.();
       void this.run();
     });
   }
@@ -193,12 +204,13 @@ export class WriteAheadLog {
   }
 
   /**
-   * Groups go out one after another, and the disk's work overlaps the event loop's: a group is
-   * written while the group before it is still syncing (appends that arrive meanwhile are
-   * written at once, not after that sync), and its sync starts as soon as that one ends, before
-   * the earlier group's appends are resolved, so their continuations (indexing, answering) run
-   * while the disk syncs. At most one sync is in flight and one more group written behind it;
-   * groups resolve in the order they were written. A group behind a failed one fails with it.
+   * Groups go out one after another, and the disk's work overlaps the event loop's. When a sync
+   * ends, the appends queued during it are written and the next sync, covering them, starts
+   * before the synced group's appends are resolved, so their continuations (indexing,
+   * answering) run while the disk syncs. Appends of at least `WRITE_BEHIND_BYTES` that arrive
+   * during a sync are written at once, so only the sync is left to do when it ends. At most one
+   * sync is in flight and one more group written behind it; groups resolve in the order they
+   * were written. A group behind a failed one fails with it.
    */
   private async run(): Promise<void> {
     if (this.running) return;
@@ -222,9 +234,10 @@ export class WriteAheadLog {
           continue;
         }
 
-        if (!switchFile && !written && this.queue.length > 0) {
+        if (!switchFile && !written && this.queue.length > 0 && (!syncing || this.queuedBytes >= WRITE_BEHIND_BYTES)) {
           const group = this.queue;
           this.queue = [];
+          this.queuedBytes = 0;
           const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
           try {
             await this.opts.fs.write(this.fd, data);
@@ -248,13 +261,30 @@ export class WriteAheadLog {
           continue;
         }
         // A sync is in flight. With nothing written behind it, appends that arrive before it
-        // ends are written at once.
+        // ends are written at once once they are large enough.
         if (!written && !switchFile && (await this.syncedOrArrival(syncing)) === 'arrival') continue;
         const settled = await this.settle(syncing, written?.group ?? []);
         syncing = undefined;
-        const next = written;
+        let next = written;
         written = undefined;
         if (!settled) continue;
+        // Appends queued during that sync join the next one: written now, before it starts, so
+        // that one sync covers them all (a sync, not the CPU, is what a stream of small appends
+        // waits for).
+        if (this.queue.length > 0 && this.rotateWaiters.length === 0 && !this.needsNewFile) {
+          const group = this.queue;
+          this.queue = [];
+          this.queuedBytes = 0;
+          const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
+          try {
+            await this.opts.fs.write(this.fd, data);
+            next = next ? { group: next.group.concat(group), bytes: next.bytes + data.length } : { group, bytes: data.length };
+          } catch (err) {
+            this.resolveGroup(settled);
+            await this.failFrom(err as Error, next ? next.group.concat(group) : group);
+            continue;
+          }
+        }
         if (next) syncing = this.startSync(next.group, next.bytes);
         this.resolveGroup(settled);
       }
@@ -345,6 +375,7 @@ export class WriteAheadLog {
   private failQueued(error: Error): void {
     const queued = this.queue;
     this.queue = [];
+    this.queuedBytes = 0;
     for (const g of queued) g.reject(error);
   }
 
