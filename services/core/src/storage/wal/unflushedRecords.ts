@@ -98,12 +98,26 @@ export class UnflushedRecords {
     const bytes = new Uint8Array(total);
     const slices = new Int32Array(records * 4);
     let at = 0;
+    // Records back to back in one block are copied as one run (single-event appends make many).
+    let runBlock = -1;
+    let runStart = 0;
+    let runEnd = 0;
+    let runAt = 0;
+    const copyRun = (): void => {
+      if (runBlock >= 0) bytes.set(this.blocks[runBlock - this.firstBlock]!.subarray(runStart, runEnd), runAt);
+    };
     for (let k = 0, left = events; k < records; k++) {
       const r = (first + k) * 4;
       const length = m[r + 2]!;
-      const block = this.blocks[m[r]! - this.firstBlock]!;
+      const block = m[r]!;
       const offset = m[r + 1]!;
-      bytes.set(block.subarray(offset, offset + length), at);
+      if (block !== runBlock || offset !== runEnd) {
+        copyRun();
+        runBlock = block;
+        runStart = offset;
+        runAt = at;
+      }
+      runEnd = offset + length;
       const from = k === 0 ? before : 0;
       const count = Math.min(left, m[r + 3]! - from);
       slices[k * 4] = at;
@@ -113,6 +127,7 @@ export class UnflushedRecords {
       left -= count;
       at += length;
     }
+    copyRun();
     return { bytes, slices };
   }
 
