@@ -120,7 +120,16 @@ async function main(): Promise<void> {
   const job = await readStdinJson<EngineJob>();
   if (job.mode === 'append') {
     if (job.coreDist) ({ DEFAULTS, EventStore } = loadCore(job.coreDist));
-    const store = await EventStore.open(options(job.dataDir, job.syncDelayMs ? { fs: slowerSyncs(job.coreDist, job.syncDelayMs) } : {}));
+    // The WAL's group commits while the clock runs: how busy the one sync in flight kept the disk.
+    const wal = { groups: 0, syncSeconds: 0, counting: true };
+    const observer = {
+      onGroupCommit: (_appends: number, _bytes: number, syncSeconds: number) => {
+        if (!wal.counting) return;
+        wal.groups++;
+        wal.syncSeconds += syncSeconds;
+      },
+    };
+    const store = await EventStore.open(options(job.dataDir, { observer, ...(job.syncDelayMs ? { fs: slowerSyncs(job.coreDist, job.syncDelayMs) } : {}) }));
     const batches: NewEvent[][] = [];
     for (let b = 0; b < 16; b++) batches.push(Array.from({ length: job.batch }, (_, i) => toNew(b * job.batch + i, 10_000)));
     let appended = 0;
@@ -137,6 +146,7 @@ async function main(): Promise<void> {
       }),
     );
     const elapsed = (performance.now() - started) / 1000;
+    wal.counting = false;
     const cpu = process.cpuUsage(cpuBefore);
     // Events still waiting for a segment flush when the clock stopped: how far flushes lag.
     const bufferedAtEnd = store.stats().bufferedEvents;
@@ -147,7 +157,18 @@ async function main(): Promise<void> {
     // CPU time of the whole process (main thread, Parquet worker, I/O threads) per event: a
     // cost that holds up better than throughput when the machine is shared.
     const cpuMicrosPerEvent = (cpu.user + cpu.system) / appended;
-    process.stdout.write(`${JSON.stringify({ eventsPerSecond: appended / elapsed, events: appended, seconds: elapsed, cpuMicrosPerEvent, bufferedAtEnd, flushedEventsPerSecond: appended / untilFlushed })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        eventsPerSecond: appended / elapsed,
+        events: appended,
+        seconds: elapsed,
+        cpuMicrosPerEvent,
+        bufferedAtEnd,
+        flushedEventsPerSecond: appended / untilFlushed,
+        walGroupCommits: wal.groups,
+        walSyncBusy: wal.syncSeconds / elapsed,
+      })}\n`,
+    );
   } else if (job.mode === 'memory') {
     // Sync mode has no effect on what stays in memory; `none` only makes the fill faster.
     const store = await EventStore.open(options(job.dataDir, { syncMode: 'none' }));

@@ -10,7 +10,8 @@
  * `seconds` (`--batch=1 --writers=50`: a stream of single-event appends). `--sync-delay-ms` makes every fdatasync that much longer (a slower disk), which
  * shows what overlapping the disk's work with the event loop's is worth independently of this
  * machine's noisy disk. Prints per side: appended events/s, events/s until everything was in a
- * segment, CPU µs per event; and B / A per pair of runs. Writes results/<out>. To compare with
+ * segment, CPU µs per event, the share of the time a WAL fdatasync was in flight; and B / A
+ * per pair of runs. Writes results/<out>. To compare with
  * an earlier commit: build it, copy its services/core/dist next to the current one (so its
  * dependencies resolve) and pass it as --a.
  */
@@ -36,12 +37,15 @@ interface Run {
   eventsPerSecond: number;
   flushedEventsPerSecond: number;
   cpuMicrosPerEvent: number;
+  /** Share of the time a WAL fdatasync was in flight (absent from builds before it was reported). */
+  walSyncBusy?: number;
 }
 
 interface Side {
   appended: Spread;
   untilFlushed: Spread;
   cpuMicrosPerEvent: Spread;
+  walSyncBusy: Spread;
 }
 
 async function runOnce(dist: string, writers: number): Promise<Run> {
@@ -59,6 +63,7 @@ function side(runs: Run[]): Side {
     appended: spread(runs.map((r) => round(r.eventsPerSecond))),
     untilFlushed: spread(runs.map((r) => round(r.flushedEventsPerSecond))),
     cpuMicrosPerEvent: spread(runs.map((r) => round(r.cpuMicrosPerEvent, 2))),
+    walSyncBusy: spread(runs.map((r) => round(r.walSyncBusy ?? NaN, 3))),
   };
 }
 
@@ -86,7 +91,8 @@ async function main(): Promise<void> {
     console.log(
       `${writers} writers: appended A ${res.a.appended.median} vs B ${res.b.appended.median} events/s (B/A ${res.appendedRatio.median}); ` +
         `until flushed A ${res.a.untilFlushed.median} vs B ${res.b.untilFlushed.median} (B/A ${res.untilFlushedRatio.median}); ` +
-        `CPU A ${res.a.cpuMicrosPerEvent.median} vs B ${res.b.cpuMicrosPerEvent.median} µs/event`,
+        `CPU A ${res.a.cpuMicrosPerEvent.median} vs B ${res.b.cpuMicrosPerEvent.median} µs/event; ` +
+        `a WAL sync in flight A ${res.a.walSyncBusy.median} vs B ${res.b.walSyncBusy.median} of the time`,
     );
   }
   writeResult(OUT, {
