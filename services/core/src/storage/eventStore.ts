@@ -243,6 +243,10 @@ export class EventStore {
   private takenEvents = 0;
   /** A flush failed and flushes behind it are still in flight (they fail too). */
   private flushFailing = false;
+  /** Automatic flushes wait until then after a failure (see `scheduleFlushRetry`). */
+  private flushRetryAt = 0;
+  private flushRetryDelayMs = 0;
+  private flushRetryTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   /** While the last WAL write failed: retries a tiny write so health recovers without traffic. */
   private probeTimer: NodeJS.Timeout | undefined;
@@ -925,9 +929,10 @@ export class EventStore {
       } catch (err) {
         this.log.warn({ err }, 'final flush failed; events stay in the write-ahead log');
       }
-    } else {
-      await Promise.allSettled(this.flushesInFlight);
     }
+    // After a failed final flush, the one behind it may still be running.
+    await Promise.allSettled(this.flushesInFlight);
+    clearTimeout(this.flushRetryTimer);
     // A flush rotates the WAL, which opens a new file even after close: release that one too.
     await this.wal.close();
     await this.writerPool.close();
@@ -958,9 +963,7 @@ export class EventStore {
         this.log.error({ err }, 'commit listener failed');
       }
     }
-    if (this.buffer.length >= this.opts.flushMaxEvents || this.bufferBytes >= this.opts.flushMaxBytes) {
-      this.flushInBackground();
-    }
+    if (this.overFlushBound()) this.flushInBackground();
   }
 
   /**
@@ -1000,14 +1003,34 @@ export class EventStore {
   }
 
   private flushInBackground(): void {
-    if (this.closed) return;
+    if (this.closed || performance.now() < this.flushRetryAt) return;
     this.startFlush()?.catch(() => undefined);
   }
 
-  /** Whether the buffer, beyond what flushes in flight have taken, calls for another flush. */
+  /**
+   * After a failed flush, automatic flushes wait (50 ms, doubling to 5 s while they keep
+   * failing) instead of retrying at once: each attempt rotates the WAL and writes files.
+   * `flush()` called directly still tries at once.
+   */
+  private scheduleFlushRetry(): void {
+    this.flushRetryDelayMs = Math.min(5000, this.flushRetryDelayMs > 0 ? this.flushRetryDelayMs * 2 : 50);
+    this.flushRetryAt = performance.now() + this.flushRetryDelayMs;
+    clearTimeout(this.flushRetryTimer);
+    this.flushRetryTimer = setTimeout(() => {
+      this.flushRetryAt = 0;
+      if (this.buffer.length > this.takenEvents) this.flushInBackground();
+    }, this.flushRetryDelayMs);
+    this.flushRetryTimer.unref();
+  }
+
+  /**
+   * Whether the buffer, beyond what flushes in flight have taken, calls for another flush (its
+   * bytes estimated as the untaken share of the buffer's).
+   */
   private overFlushBound(): boolean {
     const untaken = this.buffer.length - this.takenEvents;
-    return untaken >= this.opts.flushMaxEvents || (untaken > 0 && this.bufferBytes >= this.opts.flushMaxBytes);
+    if (untaken <= 0) return false;
+    return untaken >= this.opts.flushMaxEvents || (this.bufferBytes * untaken) / this.buffer.length >= this.opts.flushMaxBytes;
   }
 
   private startFlushTimer(): void {
@@ -1035,7 +1058,13 @@ export class EventStore {
     if (count <= 0) return undefined;
     const events = this.buffer.slice(from, from + count);
     // Taken now, before any await: a flush finishing meanwhile moves what `from` counts from.
-    const wal = this.unflushedRecords.take(count, from);
+    // Should the records not match the buffer, the segment is built from the events instead.
+    let wal: WalSlices | undefined;
+    try {
+      wal = this.unflushedRecords.take(count, from);
+    } catch (err) {
+      this.log.error({ err }, 'the WAL records of the buffered events are not all noted; building the segment from the events');
+    }
     this.takenEvents += count;
     const started = performance.now();
     // Start a new WAL file so that every file before it can go once this segment is durable.
@@ -1049,12 +1078,20 @@ export class EventStore {
       if (this.overFlushBound()) this.flushInBackground();
     });
     const previous = this.flushesInFlight[this.flushesInFlight.length - 1];
-    const done = this.persistFlush(events, encoding, previous, started);
+    const progress = { moved: false };
+    const done = this.persistFlush(events, encoding, previous, started, progress);
     this.flushesInFlight.push(done);
     const finished = (failed: boolean): void => {
-      if (failed) this.flushFailing = true;
       this.flushesInFlight.splice(this.flushesInFlight.indexOf(done), 1);
-      this.takenEvents -= count;
+      if (failed) {
+        // Its events are still at the front of the buffer: no longer taken.
+        if (!progress.moved) this.takenEvents -= count;
+        this.flushFailing = true;
+        this.scheduleFlushRetry();
+        return;
+      }
+      this.flushRetryDelayMs = 0;
+      this.flushRetryAt = 0;
       // A flush takes at most flushMaxEvents; keep going while the buffer is over a bound.
       if (this.overFlushBound()) this.flushInBackground();
     };
@@ -1066,7 +1103,14 @@ export class EventStore {
   }
 
   /** Write a flush's encoded segment, swap it into the manifest and switch the index to it. */
-  private async persistFlush(events: StoredEvent[], encoding: Promise<Uint8Array>, previous: Promise<void> | undefined, started: number): Promise<void> {
+  /** `progress.moved`: set once its events have left the buffer (in the same step as the index switch). */
+  private async persistFlush(
+    events: StoredEvent[],
+    encoding: Promise<Uint8Array>,
+    previous: Promise<void> | undefined,
+    started: number,
+    progress: { moved: boolean },
+  ): Promise<void> {
     const first = events[0]!;
     const last = events[events.length - 1]!;
     let parquetBytes: Uint8Array;
@@ -1108,13 +1152,19 @@ export class EventStore {
         for (const e of events) flushedBytes += eventBytes(e);
         this.buffer = this.buffer.slice(events.length);
         this.unflushedRecords.consume(events.length);
+        this.takenEvents -= events.length;
+        progress.moved = true;
         this.bufferStart += events.length;
         this.bufferEventBytes -= flushedBytes;
         this.bufferOldestAt = Date.now();
         this.lastFlushError = undefined;
       });
 
-      await this.wal.removeFilesCoveredBy(last.lsn);
+      // The segment is in; WAL files it covers that cannot go now go with a later flush (or are
+      // skipped at recovery, being at or below the flushed LSN).
+      await this.wal.removeFilesCoveredBy(last.lsn).catch((err: unknown) => {
+        this.log.warn({ err }, 'could not remove WAL files a segment covers; a later flush retries');
+      });
       this.opts.observer?.onFlush?.(events.length, parquetBytes.byteLength, (performance.now() - started) / 1000);
     } catch (err) {
       throw this.flushFailed(err as Error);
@@ -1134,17 +1184,22 @@ export class EventStore {
    */
   private async encodeSegment(events: StoredEvent[], wal: WalSlices | undefined): Promise<Uint8Array> {
     const options = { rowGroupSize: this.opts.rowGroupSize };
-    if (!wal) return this.writerPool.encode(await eventsToArrowIpc(events), options);
-    const encoded = await this.writerPool.encodeWal(wal, options);
-    const first = events[0]!.lsn;
-    const last = events[events.length - 1]!.lsn;
-    if (encoded.rows !== events.length || encoded.firstSequence !== first || encoded.lastSequence !== last) {
-      throw new Error(
-        `segment built from the WAL records holds ${encoded.rows} events (LSN ${encoded.firstSequence}..${encoded.lastSequence}), ` +
-          `the buffer ${events.length} (LSN ${first}..${last})`,
-      );
+    if (wal) {
+      // A failure here would fail every retry the same way: the events themselves are the fallback.
+      try {
+        const encoded = await this.writerPool.encodeWal(wal, options);
+        const first = events[0]!.lsn;
+        const last = events[events.length - 1]!.lsn;
+        if (encoded.rows === events.length && encoded.firstSequence === first && encoded.lastSequence === last) return encoded.bytes;
+        this.log.error(
+          { rows: encoded.rows, firstLsn: encoded.firstSequence, lastLsn: encoded.lastSequence, expected: { rows: events.length, firstLsn: first, lastLsn: last } },
+          'the segment built from the WAL records does not match the buffer; building it from the events',
+        );
+      } catch (err) {
+        this.log.error({ err }, 'could not build the segment from the WAL records; building it from the events');
+      }
     }
-    return encoded.bytes;
+    return this.writerPool.encode(await eventsToArrowIpc(events), options);
   }
 
   /**

@@ -13,6 +13,7 @@ import { waitFor } from '../testing/wait';
 import type { EventStore } from './eventStore';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { ParquetWriterPool } from './segments/parquetWriterPool';
+import { UnflushedRecords } from './wal/unflushedRecords';
 
 const tmp = useTempDir('allsource-segments-from-wal-');
 const stores = useOpenStores();
@@ -151,18 +152,20 @@ describe('overlapping flushes', () => {
     const store = await stores.open(freshDir(), { flushMaxEvents: 100, fs: gated.fs });
     gated.close();
     const appended: StoredEvent[] = [];
-    for (let b = 0; b < 4; b++) appended.push(...(await store.append(batch(100, b * 100))));
-    // The first flush waits at the gate; the second has encoded its segment meanwhile; no third
-    // starts while two are in flight.
-    await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(fromWal.mock.calls.length).toBe(2);
-    expect(gated.writes()).toBe(1);
-    expect(store.stats().parquetFiles).toBe(0);
-    // Reads see every event (from the buffer) while flushes are in flight.
-    expect(await everything(store)).toEqual(appended);
-
-    gated.open();
+    try {
+      for (let b = 0; b < 4; b++) appended.push(...(await store.append(batch(100, b * 100))));
+      // The first flush waits at the gate; the second has encoded its segment meanwhile; no
+      // third starts while two are in flight.
+      await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(fromWal.mock.calls.length).toBe(2);
+      expect(gated.writes()).toBe(1);
+      expect(store.stats().parquetFiles).toBe(0);
+      // Reads see every event (from the buffer) while flushes are in flight.
+      expect(await everything(store)).toEqual(appended);
+    } finally {
+      gated.open();
+    }
     await waitFor('every event in a segment', () => store.stats().bufferedEvents === 0);
     expect(store.segments.map((s) => [s.firstLsn, s.lastLsn])).toEqual([
       [appended[0]!.lsn, appended[99]!.lsn],
@@ -173,6 +176,40 @@ describe('overlapping flushes', () => {
     expect(await everything(store)).toEqual(appended);
   });
 
+  it('a flush in flight leaves the next one to start inside a record, and steady ingest makes full segments', async () => {
+    const gated = gatedSegmentWrites();
+    const store = await stores.open(freshDir(), { flushMaxEvents: 100, fs: gated.fs });
+    // The slices each flush takes (copied: the worker gets the originals).
+    const taken: number[][] = [];
+    const take = UnflushedRecords.prototype.take;
+    const spy = jest.spyOn(UnflushedRecords.prototype, 'take').mockImplementation(function (this: UnflushedRecords, events: number, skip?: number) {
+      const wal = take.call(this, events, skip);
+      if (wal) taken.push(Array.from(wal.slices));
+      return wal;
+    });
+    gated.close();
+    const appended: StoredEvent[] = [];
+    try {
+      for (let b = 0; b < 4; b++) appended.push(...(await store.append(batch(70, b * 70))));
+      // The first flush (events 1..100: a record and 30 of the next) waits at the gate; the
+      // second (101..200) starts 30 events into a record, as [offset, length, skip, count].
+      await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
+      expect(taken[0]!.filter((_, i) => i % 4 >= 2)).toEqual([0, 70, 0, 30]);
+      expect(taken[1]!.filter((_, i) => i % 4 >= 2)).toEqual([30, 40, 0, 60]);
+    } finally {
+      spy.mockRestore();
+      gated.open();
+    }
+    for (let b = 4; b < 30; b++) appended.push(...(await store.append(batch(70, b * 70))));
+    while (store.stats().bufferedEvents > 0) await store.flush();
+    // Flushes started by appends take exactly FLUSH_MAX_EVENTS events, never the few committed
+    // since the last one started; only the final, explicit one takes what is left.
+    const sizes = store.segments.map((s) => s.events);
+    expect(sizes.slice(0, -1).every((n) => n === 100)).toBe(true);
+    expect(sizes.reduce((a, n) => a + n, 0)).toBe(2100);
+    expect(await everything(store)).toEqual(appended);
+  });
+
   it('a flush that fails fails the one behind it, and flushing starts again from the front', async () => {
     const gated = gatedSegmentWrites();
     const dir = freshDir();
@@ -180,11 +217,15 @@ describe('overlapping flushes', () => {
     gated.close();
     gated.failNext();
     const appended: StoredEvent[] = [];
-    for (let b = 0; b < 2; b++) appended.push(...(await store.append(batch(100, b * 100))));
-    await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
-    // The first write fails: the second flush fails with it without writing, and nothing moved.
-    const failed = store.flush().catch((err: Error) => err);
-    gated.open();
+    let failed: Promise<unknown>;
+    try {
+      for (let b = 0; b < 2; b++) appended.push(...(await store.append(batch(100, b * 100))));
+      await waitFor('two segments encoded', () => fromWal.mock.calls.length === 2);
+      // The first write fails: the second flush fails with it without writing, and nothing moved.
+      failed = store.flush().catch((err: Error) => err);
+    } finally {
+      gated.open();
+    }
     expect(await failed).toMatchObject({ code: 'EIO' });
     await waitFor('the retried flushes', () => store.stats().bufferedEvents === 0);
     expect(gated.writes()).toBe(3);

@@ -146,6 +146,7 @@ export function walRecordsToColumns(input: WalSlices): SegmentColumnData {
           offsets[c]![row + 1] = ends[c]!;
         }
       }
+      if (i === n - 1 && at !== textEnd) fail('text left over after the last event');
       if (!used) continue;
       const num = base + HEADER + i * 24;
       for (let k = 0; k < 3; k++) {

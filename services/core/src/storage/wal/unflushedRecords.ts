@@ -15,6 +15,8 @@ const BLOCK_BYTES = 1 << 20;
  */
 export class UnflushedRecords {
   private blocks: Uint8Array[] = [];
+  /** Bytes of records in each block (what `bytes` counts: a block's unused end is not). */
+  private blockFill: number[] = [];
   /** Block index of blocks[0] (blocks before it are released). */
   private firstBlock = 0;
   private blockUsed = BLOCK_BYTES;
@@ -26,7 +28,10 @@ export class UnflushedRecords {
   private headSkip = 0;
   private heldBytes = 0;
 
-  /** Bytes held in blocks (counted with the buffer's memory). */
+  /**
+   * Bytes of the records held (counted with the buffer's memory). The blocks themselves hold up
+   * to 1 MiB more: the unused end of the block being filled.
+   */
   get bytes(): number {
     return this.heldBytes;
   }
@@ -53,22 +58,26 @@ export class UnflushedRecords {
     if (!whole) this.headSkip = from;
     const length = payload.byteLength;
     if (length > BLOCK_BYTES / 4) {
-      this.blocks.push(payload.slice());
+      // A copy of its own (a Buffer's `slice` would be a view keeping the whole source alive:
+      // the over-allocated encode buffer, or at recovery the whole WAL file read in).
+      this.blocks.push(Uint8Array.prototype.slice.call(payload));
+      this.blockFill.push(length);
       this.blockUsed = BLOCK_BYTES;
       m[at] = this.firstBlock + this.blocks.length - 1;
       m[at + 1] = 0;
-      this.heldBytes += length;
     } else {
       if (this.blockUsed + length > BLOCK_BYTES) {
         this.blocks.push(new Uint8Array(BLOCK_BYTES));
+        this.blockFill.push(0);
         this.blockUsed = 0;
-        this.heldBytes += BLOCK_BYTES;
       }
       this.blocks[this.blocks.length - 1]!.set(payload, this.blockUsed);
+      this.blockFill[this.blockFill.length - 1]! += length;
       m[at] = this.firstBlock + this.blocks.length - 1;
       m[at + 1] = this.blockUsed;
       this.blockUsed += length;
     }
+    this.heldBytes += length;
     m[at + 2] = length;
   }
 
@@ -153,11 +162,12 @@ export class UnflushedRecords {
     const keepFrom = first < this.tail ? m[first * 4]! : this.firstBlock + this.blocks.length;
     let released = 0;
     while (this.firstBlock + released < keepFrom && released < this.blocks.length) {
-      this.heldBytes -= this.blocks[released]!.byteLength;
+      this.heldBytes -= this.blockFill[released]!;
       released++;
     }
     if (released > 0) {
       this.blocks = this.blocks.slice(released);
+      this.blockFill = this.blockFill.slice(released);
       this.firstBlock += released;
       if (this.blocks.length === 0) this.blockUsed = BLOCK_BYTES;
     }

@@ -472,26 +472,40 @@ describe('WriteAheadLog fault injection', () => {
     };
   }
 
-  it('writes large appends that arrive while a group syncs at once, and resolves the groups in order', async () => {
-    const gated = gatedSync();
-    const { wal } = await openWal({ fs: gated.fs });
-    for (let lsn = 1; lsn <= 5; lsn++) await wal.append(payloadOf(lsn), lsn);
-
-    gated.armNext('succeed');
+  it('writes large appends that arrive while a group syncs at once, and resolves each group only after its own sync', async () => {
+    // Every fdatasync waits until the test lets it go, in order.
+    const held: Array<() => void> = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      async fdatasync(fd) {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return nodeFileSystem.fdatasync(fd);
+      },
+    };
+    const { wal } = await openWal({ fs });
     const resolved: number[] = [];
     const first = wal.append(payloadOf(6), 6).then(() => resolved.push(6));
-    await gated.reached(); // 6 is written and its sync is held
+    await waitFor('the sync of 6', () => held.length === 1);
     const behind = [7, 8].map((lsn) => wal.append(bigPayloadOf(lsn), lsn).then(() => resolved.push(lsn)));
     // 7 and 8 (over 64 KiB together) are written while 6 syncs, not queued until it ends.
     await waitFor('7 and 8 written behind the held sync', async () => wal.pendingAppends === 0 && (await lsnsOnDisk()).includes(8));
     expect(resolved).toEqual([]);
-    gated.release();
+    held[0]!();
+    // 6 is durable; 7 and 8 wait for the sync that covers them, which starts at once.
+    await waitFor('the sync of 7 and 8', () => held.length === 2);
+    await waitFor('6 resolved', () => resolved.length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(resolved).toEqual([6]);
+    held[1]!();
     await Promise.all([first, ...behind]);
     expect(resolved).toEqual([6, 7, 8]);
-    await wal.close();
+    // Close writes nothing more: let any further sync through.
+    const closing = wal.close();
+    for (let i = 2; i < 4; i++) held[i]?.();
+    await closing;
 
     const reopened = await openWal();
-    expectSuccessfulExactlyOnce(reopened.lsns, range(1, 8), []);
+    expectSuccessfulExactlyOnce(reopened.lsns, [6, 7, 8], []);
     await reopened.wal.close();
   });
 

@@ -74,10 +74,11 @@ const FILE_PATTERN = /^wal-(\d{12})\.log$/;
 const fileName = (id: number): string => `wal-${String(id).padStart(12, '0')}.log`;
 
 /**
- * Write-ahead log with group commit. Appends that arrive while a write is in flight are queued
- * and go out together in the next single write and single fdatasync; a lone append starts its
- * write at once (no timer). An append resolves only once its bytes are durable. A group is
- * written while the one before it syncs (see `run`).
+ * Write-ahead log with group commit. Appends that arrive while a write or a sync is in flight
+ * are queued and go out together in the next single write and single fdatasync; a lone append
+ * starts its write at once (no timer). An append resolves only once its bytes are durable. The
+ * next group's sync starts before the synced group resolves, and large queued appends are
+ * written while a sync is in flight (see `run`).
  */
 export class WriteAheadLog {
   private readonly opts: WalOptions;
@@ -207,8 +208,9 @@ export class WriteAheadLog {
    * Groups go out one after another, and the disk's work overlaps the event loop's. When a sync
    * ends, the appends queued during it are written and the next sync, covering them, starts
    * before the synced group's appends are resolved, so their continuations (indexing,
-   * answering) run while the disk syncs. Appends of at least `WRITE_BEHIND_BYTES` that arrive
-   * during a sync are written at once, so only the sync is left to do when it ends. At most one
+   * answering) run while the disk syncs. Once the appends queued during a sync hold
+   * `WRITE_BEHIND_BYTES` or more, they are written at once, so only their sync is left when it
+   * ends. At most one
    * sync is in flight and one more group written behind it; groups resolve in the order they
    * were written. A group behind a failed one fails with it.
    */
