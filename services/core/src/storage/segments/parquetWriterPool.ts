@@ -32,6 +32,9 @@ export interface WalEncodeResult {
   lastSequence: number;
 }
 
+// The worker runs walColumns.ts's functions from their source text, so they must reference
+// nothing outside themselves. (Coverage instrumentation that injects module-scope counters,
+// e.g. istanbul, would break them; the jest config collects no coverage.)
 const WORKER_SOURCE = `
 const fs = require('node:fs');
 const { parentPort, workerData } = require('node:worker_threads');

@@ -509,6 +509,63 @@ describe('WriteAheadLog fault injection', () => {
     await reopened.wal.close();
   });
 
+  it('a rotation asked for while a group syncs and another is written behind it waits for both, then starts a new file', async () => {
+    const held: Array<() => void> = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      async fdatasync(fd) {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return nodeFileSystem.fdatasync(fd);
+      },
+    };
+    const { wal } = await openWal({ fs });
+    const first = wal.append(payloadOf(1), 1);
+    await waitFor('the sync of 1', () => held.length === 1);
+    const behind = wal.append(bigPayloadOf(2), 2);
+    await waitFor('2 written behind the held sync', async () => (await lsnsOnDisk()).includes(2));
+    let rotated = false;
+    const rotation = wal.rotate().then(() => (rotated = true));
+    const after = wal.append(payloadOf(3), 3);
+    held[0]!();
+    await waitFor('the sync of 2', () => held.length === 2);
+    expect(rotated).toBe(false);
+    held[1]!();
+    await Promise.all([first, behind, rotation]);
+    // 3 goes to the new file, with a sync of its own.
+    await waitFor('the sync of 3', () => held.length === 3);
+    held[2]!();
+    await after;
+    expect([...(await lsnsPerFile()).values()]).toEqual([[1, 2], [3]]);
+    const closing = wal.close();
+    held[3]?.();
+    await closing;
+  });
+
+  it('close() while the log waits for a sync lets it end and resolves what it covered', async () => {
+    const held: Array<() => void> = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      async fdatasync(fd) {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return nodeFileSystem.fdatasync(fd);
+      },
+    };
+    const { wal } = await openWal({ fs });
+    const first = wal.append(payloadOf(1), 1);
+    await waitFor('the sync of 1', () => held.length === 1);
+    let closed = false;
+    const closing = wal.close().then(() => (closed = true));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(closed).toBe(false);
+    await expect(wal.append(payloadOf(2), 2)).rejects.toThrow(/closed/);
+    held[0]!();
+    await first;
+    await closing;
+    const reopened = await openWal();
+    expectSuccessfulExactlyOnce(reopened.lsns, [1], []);
+    await reopened.wal.close();
+  });
+
   it('small appends that arrive during a sync wait for it to end, then go out together in the next sync', async () => {
     const gated = gatedSync();
     const { observer, groups } = recordingObserver();
