@@ -434,6 +434,19 @@ describe('WriteAheadLog fault injection', () => {
     await reopened.wal.close();
   });
 
+  /** A file system whose every fdatasync waits until the test calls `held[i]()`, i in call order. */
+  function heldSyncs(): { fs: FileSystem; held: Array<() => void> } {
+    const held: Array<() => void> = [];
+    const fs: FileSystem = {
+      ...nodeFileSystem,
+      async fdatasync(fd) {
+        await new Promise<void>((resolve) => held.push(resolve));
+        return nodeFileSystem.fdatasync(fd);
+      },
+    };
+    return { fs, held };
+  }
+
   /** A file system whose next fdatasync, once armed, waits at a gate and then succeeds or fails. */
   function gatedSync(): { fs: FileSystem; armNext: (outcome: 'succeed' | 'fail') => void; failNextWrite: () => void; reached: () => Promise<void>; release: () => void } {
     let outcome: 'succeed' | 'fail' | undefined;
@@ -473,15 +486,7 @@ describe('WriteAheadLog fault injection', () => {
   }
 
   it('writes large appends that arrive while a group syncs at once, and resolves each group only after its own sync', async () => {
-    // Every fdatasync waits until the test lets it go, in order.
-    const held: Array<() => void> = [];
-    const fs: FileSystem = {
-      ...nodeFileSystem,
-      async fdatasync(fd) {
-        await new Promise<void>((resolve) => held.push(resolve));
-        return nodeFileSystem.fdatasync(fd);
-      },
-    };
+    const { fs, held } = heldSyncs();
     const { wal } = await openWal({ fs });
     const resolved: number[] = [];
     const first = wal.append(payloadOf(6), 6).then(() => resolved.push(6));
@@ -510,14 +515,7 @@ describe('WriteAheadLog fault injection', () => {
   });
 
   it('a rotation asked for while a group syncs and another is written behind it waits for both, then starts a new file', async () => {
-    const held: Array<() => void> = [];
-    const fs: FileSystem = {
-      ...nodeFileSystem,
-      async fdatasync(fd) {
-        await new Promise<void>((resolve) => held.push(resolve));
-        return nodeFileSystem.fdatasync(fd);
-      },
-    };
+    const { fs, held } = heldSyncs();
     const { wal } = await openWal({ fs });
     const first = wal.append(payloadOf(1), 1);
     await waitFor('the sync of 1', () => held.length === 1);
@@ -542,14 +540,7 @@ describe('WriteAheadLog fault injection', () => {
   });
 
   it('close() while the log waits for a sync lets it end and resolves what it covered', async () => {
-    const held: Array<() => void> = [];
-    const fs: FileSystem = {
-      ...nodeFileSystem,
-      async fdatasync(fd) {
-        await new Promise<void>((resolve) => held.push(resolve));
-        return nodeFileSystem.fdatasync(fd);
-      },
-    };
+    const { fs, held } = heldSyncs();
     const { wal } = await openWal({ fs });
     const first = wal.append(payloadOf(1), 1);
     await waitFor('the sync of 1', () => held.length === 1);
