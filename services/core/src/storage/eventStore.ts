@@ -1102,8 +1102,10 @@ export class EventStore {
     return done;
   }
 
-  /** Write a flush's encoded segment, swap it into the manifest and switch the index to it. */
-  /** `progress.moved`: set once its events have left the buffer (in the same step as the index switch). */
+  /**
+   * Write a flush's encoded segment, swap it into the manifest and switch the index to it.
+   * `progress.moved` is set once its events have left the buffer (with the index switch).
+   */
   private async persistFlush(
     events: StoredEvent[],
     encoding: Promise<Uint8Array>,

@@ -76,9 +76,9 @@ const fileName = (id: number): string => `wal-${String(id).padStart(12, '0')}.lo
 /**
  * Write-ahead log with group commit. Appends that arrive while a write or a sync is in flight
  * are queued and go out together in the next single write and single fdatasync; a lone append
- * starts its write at once (no timer). An append resolves only once its bytes are durable. The
- * next group's sync starts before the synced group resolves, and large queued appends are
- * written while a sync is in flight (see `run`).
+ * starts its write at once (no timer). An append resolves only once its bytes are durable.
+ * Large queued appends are written while a sync is in flight, and their sync starts before the
+ * synced group resolves (see `run`).
  */
 export class WriteAheadLog {
   private readonly opts: WalOptions;
@@ -205,14 +205,14 @@ export class WriteAheadLog {
   }
 
   /**
-   * Groups go out one after another, and the disk's work overlaps the event loop's. When a sync
-   * ends, the appends queued during it are written and the next sync, covering them, starts
-   * before the synced group's appends are resolved, so their continuations (indexing,
-   * answering) run while the disk syncs. Once the appends queued during a sync hold
-   * `WRITE_BEHIND_BYTES` or more, they are written at once, so only their sync is left when it
-   * ends. At most one
-   * sync is in flight and one more group written behind it; groups resolve in the order they
-   * were written. A group behind a failed one fails with it.
+   * Groups go out one after another, and the disk's work overlaps the event loop's. Once the
+   * appends queued during a sync hold `WRITE_BEHIND_BYTES` or more, they are written at once,
+   * behind that sync; when it ends, their sync starts before the synced group's appends are
+   * resolved, so those appends' continuations (indexing, answering) run while the disk syncs.
+   * Smaller queued appends are written as soon as the sync ends, before those continuations
+   * run, and synced once written. At most one sync is in flight and one more group written
+   * behind it; groups resolve in the order they were written. A group behind a failed one
+   * fails with it.
    */
   private async run(): Promise<void> {
     if (this.running) return;
@@ -237,10 +237,7 @@ export class WriteAheadLog {
         }
 
         if (!switchFile && !written && this.queue.length > 0 && (!syncing || this.queuedBytes >= WRITE_BEHIND_BYTES)) {
-          const group = this.queue;
-          this.queue = [];
-          this.queuedBytes = 0;
-          const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
+          const { group, data } = this.takeQueue();
           try {
             await this.opts.fs.write(this.fd, data);
             written = { group, bytes: data.length };
@@ -263,30 +260,16 @@ export class WriteAheadLog {
           continue;
         }
         // A sync is in flight. With nothing written behind it, appends that arrive before it
-        // ends are written at once once they are large enough.
+        // ends are written at once if they are large enough.
         if (!written && !switchFile && (await this.syncedOrArrival(syncing)) === 'arrival') continue;
         const settled = await this.settle(syncing, written?.group ?? []);
         syncing = undefined;
-        let next = written;
+        const next = written;
         written = undefined;
         if (!settled) continue;
-        // Appends queued during that sync join the next one: written now, before it starts, so
-        // that one sync covers them all (a sync, not the CPU, is what a stream of small appends
-        // waits for).
-        if (this.queue.length > 0 && this.rotateWaiters.length === 0 && !this.needsNewFile) {
-          const group = this.queue;
-          this.queue = [];
-          this.queuedBytes = 0;
-          const data = group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record));
-          try {
-            await this.opts.fs.write(this.fd, data);
-            next = next ? { group: next.group.concat(group), bytes: next.bytes + data.length } : { group, bytes: data.length };
-          } catch (err) {
-            this.resolveGroup(settled);
-            await this.failFrom(err as Error, next ? next.group.concat(group) : group);
-            continue;
-          }
-        }
+        // The group written behind starts its sync before this one's appends are resolved. What
+        // queued meanwhile is written at the top of the loop, right after, before those appends'
+        // continuations run (nothing is awaited in between).
         if (next) syncing = this.startSync(next.group, next.bytes);
         this.resolveGroup(settled);
       }
@@ -296,6 +279,14 @@ export class WriteAheadLog {
       this.idleWaiters = [];
       for (const w of waiters) w();
     }
+  }
+
+  /** Take every queued append, with their records joined into one write. */
+  private takeQueue(): { group: PendingAppend[]; data: Buffer } {
+    const group = this.queue;
+    this.queue = [];
+    this.queuedBytes = 0;
+    return { group, data: group.length === 1 ? group[0]!.record : Buffer.concat(group.map((g) => g.record)) };
   }
 
   /** Wait until `syncing`'s sync ends (either way) or an append or a rotation arrives. */
