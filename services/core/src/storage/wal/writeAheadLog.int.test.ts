@@ -557,15 +557,20 @@ describe('WriteAheadLog fault injection', () => {
     await reopened.wal.close();
   });
 
-  it('small appends that arrive during a sync wait for it to end, then go out together in the next sync', async () => {
+  /** A WAL whose group commits are recorded: 1 is durable, 2 is written and its sync held. */
+  async function holdingTheSecondSync() {
     const gated = gatedSync();
     const { observer, groups } = recordingObserver();
     const { wal } = await openWal({ fs: gated.fs, observer });
     await wal.append(payloadOf(1), 1);
-
     gated.armNext('succeed');
     const first = wal.append(payloadOf(2), 2);
     await gated.reached();
+    return { gated, groups, wal, first };
+  }
+
+  it('small appends that arrive during a sync wait for it to end, then go out together in the next sync', async () => {
+    const { gated, groups, wal, first } = await holdingTheSecondSync();
     const queued = [3, 4, 5].map((lsn) => wal.append(payloadOf(lsn), lsn));
     await new Promise((resolve) => setTimeout(resolve, 50));
     // Not written while 2 syncs: a write now would not spare them a sync.
@@ -578,14 +583,7 @@ describe('WriteAheadLog fault injection', () => {
   });
 
   it('small appends queued behind a large one written during a sync wait for its sync, then go out together', async () => {
-    const gated = gatedSync();
-    const { observer, groups } = recordingObserver();
-    const { wal } = await openWal({ fs: gated.fs, observer });
-    await wal.append(payloadOf(1), 1);
-
-    gated.armNext('succeed');
-    const first = wal.append(payloadOf(2), 2);
-    await gated.reached();
+    const { gated, groups, wal, first } = await holdingTheSecondSync();
     const behind = wal.append(bigPayloadOf(3), 3); // large: written at once, behind the held sync
     await waitFor('3 written behind the held sync', async () => wal.pendingAppends === 0 && (await lsnsOnDisk()).includes(3));
     const queued = [4, 5, 6].map((lsn) => wal.append(payloadOf(lsn), lsn));
