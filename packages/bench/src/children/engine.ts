@@ -47,9 +47,11 @@ function slowerSyncs(dist: string | undefined, delayMs: number): EventStoreOptio
   };
 }
 
-let { DEFAULTS, EventStore } = loadCore();
+/** The core under test, loaded once the job says which build (`main`). */
+let core: typeof Core;
 
 function options(dataDir: string, over: Partial<EventStoreOptions> = {}): EventStoreOptions {
+  const { DEFAULTS } = core;
   return {
     dataDir,
     syncMode: 'always',
@@ -118,8 +120,8 @@ function usage(events: number): MemoryPoint {
 
 async function main(): Promise<void> {
   const job = await readStdinJson<EngineJob>();
+  core = loadCore(job.mode === 'append' ? job.coreDist : undefined);
   if (job.mode === 'append') {
-    if (job.coreDist) ({ DEFAULTS, EventStore } = loadCore(job.coreDist));
     // The WAL's group commits while the clock runs: how busy the one sync in flight kept the disk.
     const wal = { groups: 0, syncSeconds: 0, counting: true };
     const observer = {
@@ -129,7 +131,7 @@ async function main(): Promise<void> {
         wal.syncSeconds += syncSeconds;
       },
     };
-    const store = await EventStore.open(options(job.dataDir, { observer, ...(job.syncDelayMs ? { fs: slowerSyncs(job.coreDist, job.syncDelayMs) } : {}) }));
+    const store = await core.EventStore.open(options(job.dataDir, { observer, ...(job.syncDelayMs ? { fs: slowerSyncs(job.coreDist, job.syncDelayMs) } : {}) }));
     const batches: NewEvent[][] = [];
     for (let b = 0; b < 16; b++) batches.push(Array.from({ length: job.batch }, (_, i) => toNew(b * job.batch + i, 10_000)));
     let appended = 0;
@@ -171,7 +173,7 @@ async function main(): Promise<void> {
     );
   } else if (job.mode === 'memory') {
     // Sync mode has no effect on what stays in memory; `none` only makes the fill faster.
-    const store = await EventStore.open(options(job.dataDir, { syncMode: 'none' }));
+    const store = await core.EventStore.open(options(job.dataDir, { syncMode: 'none' }));
     await gcFully();
     const points: MemoryPoint[] = [usage(0)];
     let have = 0;
@@ -189,12 +191,12 @@ async function main(): Promise<void> {
     process.stdout.write(`${JSON.stringify({ points, segments, elapsedMs })}\n`);
   } else {
     const started = performance.now();
-    let store = await EventStore.open(options(job.dataDir, { syncMode: 'none' }));
+    let store = await core.EventStore.open(options(job.dataDir, { syncMode: 'none' }));
     await appendRange(store, 0, job.segmentEvents, job.batch, job.entities);
     await settle(store);
     await store.close();
     // The tail: durable in the WAL, never flushed (no size or age flush can trigger meanwhile).
-    store = await EventStore.open(options(job.dataDir, { syncMode: 'always', flushMaxEvents: 100_000_000, flushMaxBytes: 2 ** 30, flushMaxAgeMs: 3_600_000, bufferMaxBytes: 4 * 2 ** 30 }));
+    store = await core.EventStore.open(options(job.dataDir, { syncMode: 'always', flushMaxEvents: 100_000_000, flushMaxBytes: 2 ** 30, flushMaxAgeMs: 3_600_000, bufferMaxBytes: 4 * 2 ** 30 }));
     await appendRange(store, job.segmentEvents, job.segmentEvents + job.walEvents, job.batch, job.entities);
     const stats = store.stats();
     await store.close({ flush: false });
