@@ -31,7 +31,7 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  const common: RequestHandler[] = [requestContext(options.logger, options.logRequests), httpMetrics(options.metrics)];
+  const common: RequestHandler[] = [requestContext(app, options.logger, options.logRequests), httpMetrics(options.metrics)];
   const security = options.security;
   if (security) {
     const s = security.settings;

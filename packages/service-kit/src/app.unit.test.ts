@@ -84,3 +84,49 @@ describe('createServiceApp logging', () => {
     expect(lines.find((l) => l.msg === 'request')).toMatchObject({ req_id: 'req-under-test', status: 500, path: '/boom' });
   });
 });
+
+describe('createServiceApp request context', () => {
+  it("gives each app's requests that app's logger and a request id echoed in X-Request-Id", async () => {
+    const { Writable } = await import('node:stream');
+    const { default: pino } = await import('pino');
+    const { createServiceApp } = await import('./app');
+    const sinks = [0, 1].map(() => {
+      const lines: Array<Record<string, unknown>> = [];
+      const stream = new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+          done();
+        },
+      });
+      return { lines, stream };
+    });
+    const servers = sinks.map((sink, n) =>
+      createServiceApp({ logger: pino({ level: 'info', base: { app: n } }, sink.stream), logRequests: true, metrics: undefined }, (a) => {
+        a.get('/who', (req, res) => {
+          req.log.info('routed');
+          res.json({ id: req.id });
+        });
+      }).listen(0, '127.0.0.1'),
+    );
+    try {
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.once('listening', resolve))));
+      const answers = [];
+      for (const s of servers) {
+        const res = await fetch(`http://127.0.0.1:${(s.address() as { port: number }).port}/who`);
+        answers.push({ header: res.headers.get('x-request-id'), body: (await res.json()) as { id: string } });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      for (const [n, { header, body }] of answers.entries()) {
+        expect(header).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        expect(body.id).toBe(header);
+        // Each app's lines went to its own logger, with the request's id.
+        const lines = sinks[n]!.lines;
+        expect(lines.find((l) => l.msg === 'routed')).toMatchObject({ app: n, req_id: header });
+        expect(lines.find((l) => l.msg === 'request')).toMatchObject({ app: n, req_id: header, status: 200, path: '/who' });
+      }
+      expect(answers[0]!.header).not.toBe(answers[1]!.header);
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
+  });
+});

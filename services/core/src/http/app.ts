@@ -23,9 +23,10 @@ export function createHttpApp(ctx: HttpContext, modules: readonly CoreModule[] =
     rateLimitExempt: (path: string) => path === '/health' || path === '/metrics',
   };
   return createServiceApp({ logger: ctx.logger, logRequests: ctx.config.logRequests, metrics: httpMetrics, security }, (app) => {
-    healthRoutes(app, ctx);
+    // Express tries routes in this order: the ingest and query routes, the busiest, come first.
     eventRoutes(app, ctx);
     entityRoutes(app, ctx);
+    healthRoutes(app, ctx);
     for (const module of modules) module.routes?.(app);
   });
 }

@@ -9,8 +9,31 @@ export const RECORD_HEADER_BYTES = 8;
 /** A length beyond this is treated as corruption rather than an allocation request. */
 export const MAX_RECORD_BYTES = 256 * 1024 * 1024;
 
-function checksum(header: Buffer, payload: Uint8Array): number {
-  return crc32c(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength), crc32c(header.subarray(0, 4)));
+/** CRC-32C (Castagnoli, reflected) byte table, for the record's 4-byte length field. */
+const CRC32C_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0x82f63b78 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32C of the little-endian bytes of `length`, as `crc32c` would give for those 4 bytes. */
+function crc32cOfLength(length: number): number {
+  let crc = 0xffffffff;
+  for (let shift = 0; shift < 32; shift += 8) crc = CRC32C_TABLE[(crc ^ (length >>> shift)) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * The record's checksum: CRC-32C of its length field followed by its payload. The length's four
+ * bytes are done here, so each record costs one native call (a call is ~0.2 µs, more than a
+ * small record's bytes).
+ */
+export function recordChecksum(length: number, payload: Buffer): number {
+  return crc32c(payload, crc32cOfLength(length));
 }
 
 export function encodeRecord(payload: Buffer): Buffer {
@@ -21,7 +44,7 @@ export function encodeRecord(payload: Buffer): Buffer {
   }
   const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
   record.writeUInt32LE(payload.length, 0);
-  record.writeUInt32LE(checksum(record, payload), 4);
+  record.writeUInt32LE(recordChecksum(payload.length, payload), 4);
   payload.copy(record, RECORD_HEADER_BYTES);
   return record;
 }
@@ -60,7 +83,7 @@ export function decodeRecords(file: Buffer): DecodedRecords {
       return { records, validLength: offset, stop: { kind: 'torn_tail', offset } };
     }
     const payload = file.subarray(offset + RECORD_HEADER_BYTES, end);
-    if (checksum(file.subarray(offset, offset + 4), payload) !== file.readUInt32LE(offset + 4)) {
+    if (recordChecksum(length, payload) !== file.readUInt32LE(offset + 4)) {
       return { records, validLength: offset, stop: { kind: 'checksum', offset } };
     }
     records.push(payload);

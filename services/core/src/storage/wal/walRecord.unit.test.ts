@@ -1,3 +1,4 @@
+import { crc32c } from '@node-rs/crc32';
 import { MAX_RECORD_BYTES, RECORD_HEADER_BYTES, decodeRecords, encodeRecord } from './walRecord';
 import { mulberry32 } from '../../testing/random';
 
@@ -42,6 +43,17 @@ describe('encodeRecord', () => {
     expect(record.subarray(RECORD_HEADER_BYTES).toString()).toBe('hello wal');
     // Encoding is deterministic.
     expect(Buffer.compare(encodeRecord(Buffer.from('hello wal')), record)).toBe(0);
+  });
+
+  it('checksums the length field and the payload with CRC-32C, as files written before read back', () => {
+    const rand = mulberry32(7);
+    for (const length of [1, 3, 255, 256, 65_537, 300_000]) {
+      const body = Buffer.alloc(length);
+      for (let i = 0; i < length; i++) body[i] = Math.floor(rand() * 256);
+      const record = encodeRecord(body);
+      // The reference: one CRC-32C over the 4 length bytes followed by the payload.
+      expect(record.readUInt32LE(4)).toBe(crc32c(Buffer.concat([record.subarray(0, 4), body])));
+    }
   });
 
   it('refuses a payload that could not be decoded again (empty or above the maximum)', () => {
