@@ -47,11 +47,37 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
       }),
     );
   }
-  app.use(inSequence(common));
+  runBeforeRouter(app, inSequence(common));
   routes(app);
   app.use(notFound);
   app.use(errorHandler);
   return app;
+}
+
+/** Express's request dispatch (`app.handle`, private in its types but stable since Express 3). */
+type Dispatch = (req: Request, res: Response, callback?: NextFunction) => void;
+
+/**
+ * Run `middleware` on every request before Express's router rather than as its first layer: a
+ * router layer costs Express 5 about 5-10 µs a request on this project's bench machine (path
+ * match, params, prefix trimming; a pass-through `app.use` measured side by side), which was
+ * several percent of a single-event ingest. The request and answer get Express's prototypes
+ * first, as the router's layers would see them. An error passed on goes to the API's error
+ * answer, as from any layer.
+ */
+function runBeforeRouter(app: Express, middleware: RequestHandler): void {
+  const target = app as unknown as { handle: Dispatch; request: object; response: object };
+  const routerDispatch = target.handle;
+  target.handle = function dispatch(this: unknown, req: Request, res: Response, callback?: NextFunction): void {
+    Object.setPrototypeOf(req, target.request);
+    Object.setPrototypeOf(res, target.response);
+    req.res = res;
+    res.req = req;
+    middleware(req, res, (err?: unknown) => {
+      if (err !== undefined && err !== null) return errorHandler(err, req, res, () => undefined);
+      routerDispatch.call(app, req, res, callback);
+    });
+  };
 }
 
 /**

@@ -130,3 +130,40 @@ describe('createServiceApp request context', () => {
     }
   });
 });
+
+describe('createServiceApp common middleware', () => {
+  it('runs on matched and unmatched routes alike, and its errors get the API error answer', async () => {
+    const { default: pino } = await import('pino');
+    const { createServiceApp } = await import('./app');
+    const { ApiKeyStore } = await import('./security');
+    const app = createServiceApp(
+      {
+        logger: pino({ level: 'silent' }),
+        logRequests: false,
+        metrics: undefined,
+        security: {
+          settings: { corsOrigins: [], apiKeys: new ApiKeyStore([]), metricsToken: undefined, rateLimitPerSecond: 1, rateLimitBurst: 2, rateLimitMaxClients: 10 },
+          policy: () => 'open',
+        },
+      },
+      (a) => a.get('/here', (_req, res) => res.json({ here: true })),
+    );
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+      const answers = [];
+      for (const path of ['/here', '/nowhere', '/here']) {
+        const res = await fetch(base + path);
+        answers.push({ status: res.status, id: res.headers.get('x-request-id'), nosniff: res.headers.get('x-content-type-options'), body: await res.json() });
+      }
+      expect(answers[0]).toMatchObject({ status: 200, nosniff: 'nosniff', body: { here: true } });
+      expect(answers[1]).toMatchObject({ status: 404, nosniff: 'nosniff', body: { code: 'NOT_FOUND' } });
+      // The burst of 2 is spent: the rate limit, one of the common middleware, refuses the third.
+      expect(answers[2]).toMatchObject({ status: 429, nosniff: 'nosniff', body: { code: 'RATE_LIMITED' } });
+      for (const a of answers) expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
