@@ -31,21 +31,28 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  const common: RequestHandler[] = [requestContext(app, options.logger, options.logRequests), httpMetrics(options.metrics)];
+  const common: RequestHandler[] = [requestContext(app, options.logger, options.logRequests)];
+  if (options.metrics) common.push(httpMetrics(options.metrics));
   const security = options.security;
   if (security) {
+    // Only what can act under this configuration is installed: with no CORS origins, no API key,
+    // no metrics token and no rate limit, those steps would pass every request anyway.
     const s = security.settings;
-    common.push(
-      securityHeaders(),
-      cors(s.corsOrigins),
-      accessControl({ keys: s.apiKeys, policy: security.policy, metricsToken: s.metricsToken }),
-      rateLimit({
-        perSecond: s.rateLimitPerSecond,
-        burst: s.rateLimitBurst,
-        maxClients: s.rateLimitMaxClients,
-        ...(security.rateLimitExempt ? { exempt: security.rateLimitExempt } : {}),
-      }),
-    );
+    common.push(securityHeaders());
+    if (s.corsOrigins.length > 0) common.push(cors(s.corsOrigins));
+    if (s.apiKeys.enabled || s.metricsToken !== undefined) {
+      common.push(accessControl({ keys: s.apiKeys, policy: security.policy, metricsToken: s.metricsToken }));
+    }
+    if (s.rateLimitPerSecond > 0) {
+      common.push(
+        rateLimit({
+          perSecond: s.rateLimitPerSecond,
+          burst: s.rateLimitBurst,
+          maxClients: s.rateLimitMaxClients,
+          ...(security.rateLimitExempt ? { exempt: security.rateLimitExempt } : {}),
+        }),
+      );
+    }
   }
   runBeforeRouter(app, inSequence(common));
   routes(app);

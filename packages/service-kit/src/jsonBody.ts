@@ -48,7 +48,9 @@ export function jsonDeeperThan(value: unknown, max: number): boolean {
 export function jsonBody(maxBytes: number, maxDepth = MAX_JSON_DEPTH) {
   const parse = express.json({ limit: maxBytes, strict: false, type: () => true });
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (!req.is(['application/json', 'application/*+json'])) {
+    // The usual header is matched as is; anything else goes through type-is's full parse.
+    const type = req.headers['content-type'];
+    if (type !== 'application/json' && type !== 'application/json; charset=utf-8' && !req.is(['application/json', 'application/*+json'])) {
       next(new AllSourceError('UNSUPPORTED_MEDIA_TYPE', "send the body as 'Content-Type: application/json'"));
       return;
     }
