@@ -1,7 +1,7 @@
 import express, { type Express, type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import { errorHandler, notFound } from './errorHandler';
-import { httpMetrics, type HttpMetricHandles } from './httpMetrics';
+import { httpMetricsObserver, type HttpMetricHandles } from './httpMetrics';
 import { requestContext } from './requestContext';
 import { accessControl, cors, rateLimit, securityHeaders, type AccessPolicy, type SecuritySettings } from './security';
 
@@ -31,8 +31,8 @@ export function createServiceApp(options: ServiceAppOptions, routes: (app: Expre
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
-  const common: RequestHandler[] = [requestContext(app, options.logger, options.logRequests)];
-  if (options.metrics) common.push(httpMetrics(options.metrics));
+  const observer = options.metrics ? httpMetricsObserver(options.metrics) : undefined;
+  const common: RequestHandler[] = [requestContext(app, options.logger, options.logRequests, observer)];
   const security = options.security;
   if (security) {
     // Only what can act under this configuration is installed: with no CORS origins, no API key,

@@ -167,3 +167,51 @@ describe('createServiceApp common middleware', () => {
     }
   });
 });
+
+describe('createServiceApp access log and request metrics', () => {
+  it('logs and counts an answered request and one whose client went away first (aborted)', async () => {
+    const { Writable } = await import('node:stream');
+    const http = await import('node:http');
+    const { default: pino } = await import('pino');
+    const { createServiceApp } = await import('./app');
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+        done();
+      },
+    });
+    const counted: string[] = [];
+    let inFlight = 0;
+    const metrics = {
+      requests: { labels: (method: string, endpoint: string, status: string) => ({ inc: () => counted.push(`${method} ${endpoint} ${status}`) }) },
+      duration: { labels: () => ({ observe: (s: number) => expect(s).toBeGreaterThanOrEqual(0) }) },
+      inFlight: { inc: () => inFlight++, dec: () => inFlight-- },
+    };
+    const app = createServiceApp({ logger: pino({ level: 'info' }, sink), logRequests: true, metrics }, (a) => {
+      a.get('/fast', (_req, res) => res.json({ ok: true }));
+      a.get('/slow', (_req, res) => setTimeout(() => res.json({ ok: true }), 200));
+    });
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      expect((await fetch(`http://127.0.0.1:${port}/fast`)).status).toBe(200);
+      await new Promise<void>((resolve) => {
+        const request = http.get({ host: '127.0.0.1', port, path: '/slow', headers: { 'X-Request-Id': 'gone-early' } });
+        request.on('error', () => resolve());
+        setTimeout(() => request.destroy(), 50);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    const access = lines.filter((l) => l.msg === 'request');
+    expect(access).toHaveLength(2);
+    expect(access[0]).toMatchObject({ path: '/fast', status: 200 });
+    expect(access[0]!.aborted).toBeUndefined();
+    expect(access[1]).toMatchObject({ req_id: 'gone-early', path: '/slow', aborted: true });
+    expect(counted).toEqual(['GET /fast 200', 'GET /slow 200']);
+    expect(inFlight).toBe(0);
+  });
+});

@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 
 /** The three instruments request metrics feed (each service passes its own catalogue's handles). */
 export interface HttpMetricHandles {
@@ -21,19 +21,24 @@ interface Children {
   duration: { observe(value: number): void };
 }
 
+/** What a request's lifetime tells an observer (request metrics); see `requestContext`. */
+export interface RequestObserver {
+  /** A request came in. */
+  started(): void;
+  /** Its answer ended (finished, or the connection closed first), `seconds` after it came in. */
+  ended(req: Request, res: Response, seconds: number): void;
+}
+
 /**
  * Counts every request and its duration by method, route template (never the raw URL, so series
  * stay bounded) and status; unmatched URLs are labelled `unmatched`. Keeps the in-flight gauge.
- * Without handles (metrics switched off) it only passes the request on.
  *
- * Per request: one `close` listener (Node emits `close` on every response, after `finish`, and on
- * an aborted one), and the children of its label set from a small map (endpoint → method →
- * status), so no label object is built and no label hash computed on the way. (Keep the start
- * time in the closure: a property added to the response costs far more, Express changes its
- * prototype per request.)
+ * It adds no listener of its own: `requestContext` calls it from the one `close` listener a
+ * request gets (Node emits `close` on every response, after `finish`, and on an aborted one).
+ * The children of a label set come from a small map (endpoint → method → status), so no label
+ * object is built and no label hash computed on the way.
  */
-export function httpMetrics(handles: HttpMetricHandles | undefined) {
-  if (!handles) return (_req: Request, _res: Response, next: NextFunction) => next();
+export function httpMetricsObserver(handles: HttpMetricHandles): RequestObserver {
   const { requests, duration, inFlight } = handles;
   const kept = new Map<string, Map<string, Map<number, Children>>>();
   let keptCount = 0;
@@ -51,18 +56,16 @@ export function httpMetrics(handles: HttpMetricHandles | undefined) {
     }
     return children;
   };
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const started = performance.now();
-    inFlight.inc();
-    res.on('close', () => {
+  return {
+    started: () => inFlight.inc(),
+    ended: (req, res, seconds) => {
       inFlight.dec();
       const endpoint = (req.route?.path as string | undefined) ?? 'unmatched';
       const method = KNOWN_METHODS.has(req.method) ? req.method : 'OTHER';
       const children = childrenOf(method, endpoint, res.statusCode);
       children.requests.inc();
-      children.duration.observe((performance.now() - started) / 1000);
-    });
-    next();
+      children.duration.observe(seconds);
+    },
   };
 }
 

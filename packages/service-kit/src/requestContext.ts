@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
+import type { RequestObserver } from './httpMetrics';
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
@@ -43,27 +44,26 @@ Object.defineProperty(express.request, 'log', {
 
 /**
  * Gives each request of `app` an id (the caller's `X-Request-Id` when sane, echoed in the answer),
- * a child logger (`req.log`) and, when `logRequests`, an access log line once it is answered.
+ * a child logger (`req.log`) and, when `logRequests`, an access log line once it is answered
+ * (`aborted: true` when the connection closed before the answer was complete). `observer`
+ * (request metrics) hears of each request's start and end from the same single `close` listener.
  */
-export function requestContext(app: Express, logger: Logger, logRequests: boolean) {
+export function requestContext(app: Express, logger: Logger, logRequests: boolean, observer?: RequestObserver) {
   Object.defineProperty(app.request, BASE_LOGGER, { configurable: true, value: logger });
+  const watch = logRequests || observer !== undefined;
   return (req: Request, res: Response, next: NextFunction): void => {
     const incoming = req.headers['x-request-id'];
     const id = typeof incoming === 'string' && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.setHeader('X-Request-Id', id);
-    if (logRequests) {
+    if (watch) {
       const started = performance.now();
-      res.on('finish', () => {
-        logger.info(
-          {
-            req_id: id,
-            method: req.method,
-            path: req.path,
-            status: res.statusCode,
-            duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
-          },
-          'request',
-        );
+      observer?.started();
+      res.on('close', () => {
+        const ms = performance.now() - started;
+        observer?.ended(req, res, ms / 1000);
+        if (!logRequests) return;
+        const line = { req_id: id, method: req.method, path: req.path, status: res.statusCode, duration_ms: Math.round(ms * 1000) / 1000 };
+        logger.info(res.writableFinished ? line : { ...line, aborted: true }, 'request');
       });
     }
     next();
