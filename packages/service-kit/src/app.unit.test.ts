@@ -142,7 +142,7 @@ describe('createServiceApp common middleware', () => {
         logRequests: false,
         metrics: undefined,
         security: {
-          settings: { corsOrigins: [], apiKeys: new ApiKeyStore([]), metricsToken: undefined, rateLimitPerSecond: 1, rateLimitBurst: 2, rateLimitMaxClients: 10 },
+          settings: { corsOrigins: [], apiKeys: new ApiKeyStore([]), metricsToken: undefined, rateLimitPerSecond: 0.001, rateLimitBurst: 2, rateLimitMaxClients: 10 },
           policy: () => 'open',
         },
       },
@@ -159,7 +159,8 @@ describe('createServiceApp common middleware', () => {
       }
       expect(answers[0]).toMatchObject({ status: 200, nosniff: 'nosniff', body: { here: true } });
       expect(answers[1]).toMatchObject({ status: 404, nosniff: 'nosniff', body: { code: 'NOT_FOUND' } });
-      // The burst of 2 is spent: the rate limit, one of the common middleware, refuses the third.
+      // The burst of 2 is spent (and refills in 1,000 s): the rate limit, one of the shared
+      // middleware, refuses the third.
       expect(answers[2]).toMatchObject({ status: 429, nosniff: 'nosniff', body: { code: 'RATE_LIMITED' } });
       for (const a of answers) expect(a.id).toMatch(/^[0-9a-f-]{36}$/);
     } finally {
@@ -188,9 +189,14 @@ describe('createServiceApp access log and request metrics', () => {
       duration: { labels: () => ({ observe: (s: number) => expect(s).toBeGreaterThanOrEqual(0) }) },
       inFlight: { inc: () => inFlight++, dec: () => inFlight-- },
     };
+    let arrived!: () => void;
+    const slowArrived = new Promise<void>((resolve) => (arrived = resolve));
     const app = createServiceApp({ logger: pino({ level: 'info' }, sink), logRequests: true, metrics }, (a) => {
       a.get('/fast', (_req, res) => res.json({ ok: true }));
-      a.get('/slow', (_req, res) => setTimeout(() => res.json({ ok: true }), 200));
+      a.get('/slow', (_req, res) => {
+        arrived();
+        setTimeout(() => res.json({ ok: true }), 200);
+      });
     });
     const server = app.listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
@@ -200,7 +206,8 @@ describe('createServiceApp access log and request metrics', () => {
       await new Promise<void>((resolve) => {
         const request = http.get({ host: '127.0.0.1', port, path: '/slow', headers: { 'X-Request-Id': 'gone-early' } });
         request.on('error', () => resolve());
-        setTimeout(() => request.destroy(), 50);
+        // Gone once the route has the request, before it answers.
+        void slowArrived.then(() => request.destroy());
       });
       await new Promise((resolve) => setTimeout(resolve, 400));
     } finally {
@@ -211,6 +218,8 @@ describe('createServiceApp access log and request metrics', () => {
     expect(access[0]).toMatchObject({ path: '/fast', status: 200 });
     expect(access[0]!.aborted).toBeUndefined();
     expect(access[1]).toMatchObject({ req_id: 'gone-early', path: '/slow', aborted: true });
+    // Nothing was sent: no status to report.
+    expect(access[1]!.status).toBeUndefined();
     expect(counted).toEqual(['GET /fast 200', 'GET /slow 200']);
     expect(inFlight).toBe(0);
   });

@@ -48,9 +48,13 @@ export function jsonDeeperThan(value: unknown, max: number): boolean {
 export function jsonBody(maxBytes: number, maxDepth = MAX_JSON_DEPTH) {
   const parse = express.json({ limit: maxBytes, strict: false, type: () => true });
   return (req: Request, res: Response, next: NextFunction): void => {
-    // The usual header is matched as is; anything else goes through type-is's full parse.
-    const type = req.headers['content-type'];
-    if (type !== 'application/json' && type !== 'application/json; charset=utf-8' && !req.is(['application/json', 'application/*+json'])) {
+    // The usual header on a request with a body is matched as is; anything else goes through
+    // type-is, which also answers "no body" (no Content-Length, no Transfer-Encoding) with a 415.
+    const h = req.headers;
+    const plainJson =
+      (h['content-type'] === 'application/json' || h['content-type'] === 'application/json; charset=utf-8') &&
+      (h['content-length'] !== undefined || h['transfer-encoding'] !== undefined);
+    if (!plainJson && !req.is(['application/json', 'application/*+json'])) {
       next(new AllSourceError('UNSUPPORTED_MEDIA_TYPE', "send the body as 'Content-Type: application/json'"));
       return;
     }

@@ -4,15 +4,13 @@ import pino, { type Logger } from 'pino';
  * Structured JSON logs on stdout. Secrets never reach a log line: authorization headers are
  * redacted.
  *
- * Written asynchronously and in batches: lines gather until `LOG_BATCH_BYTES` are buffered or
- * `LOG_FLUSH_INTERVAL_MS` has passed, so a busy server makes one write per batch of access-log
- * lines instead of one per request (a write per line was ~1% of a single-event ingest's CPU).
- * pino flushes what is buffered synchronously when the process exits; a kill -9 can lose the
- * last lines (never data: events are in the write-ahead log).
+ * Written asynchronously: a line logged while a write is in flight joins the next write, so a
+ * busy server makes one write per batch of access-log lines instead of a blocking write per
+ * request. pino flushes what is buffered synchronously when the process exits; a batch still
+ * being written at that moment, or a kill -9, can lose the last lines (never data: events are
+ * in the write-ahead log).
  */
 export const LOG_BUFFER_MAX_BYTES = 16 * 1024 * 1024;
-export const LOG_BATCH_BYTES = 4096;
-export const LOG_FLUSH_INTERVAL_MS = 100;
 
 let cachedSecond = Number.NaN;
 let secondPrefix = '';
@@ -42,6 +40,6 @@ export function createLogger(level: string, service: string): Logger {
     },
     // Bounded: if stdout stalls (a blocked pipe or log collector), lines beyond this are dropped
     // instead of piling up in memory.
-    pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES, minLength: LOG_BATCH_BYTES, periodicFlush: LOG_FLUSH_INTERVAL_MS }),
+    pino.destination({ dest: 1, sync: false, maxLength: LOG_BUFFER_MAX_BYTES }),
   );
 }

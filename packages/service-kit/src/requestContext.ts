@@ -45,7 +45,8 @@ Object.defineProperty(express.request, 'log', {
 /**
  * Gives each request of `app` an id (the caller's `X-Request-Id` when sane, echoed in the answer),
  * a child logger (`req.log`) and, when `logRequests`, an access log line once it is answered
- * (`aborted: true` when the connection closed before the answer was complete). `observer`
+ * (`aborted: true` when the answer was not completed: the client went away, or the connection
+ * was cut after a failure mid-answer). `observer`
  * (request metrics) hears of each request's start and end from the same single `close` listener.
  */
 export function requestContext(app: Express, logger: Logger, logRequests: boolean, observer?: RequestObserver) {
@@ -62,8 +63,14 @@ export function requestContext(app: Express, logger: Logger, logRequests: boolea
         const ms = performance.now() - started;
         observer?.ended(req, res, ms / 1000);
         if (!logRequests) return;
-        const line = { req_id: id, method: req.method, path: req.path, status: res.statusCode, duration_ms: Math.round(ms * 1000) / 1000 };
-        logger.info(res.writableFinished ? line : { ...line, aborted: true }, 'request');
+        const duration_ms = Math.round(ms * 1000) / 1000;
+        if (res.writableFinished) {
+          logger.info({ req_id: id, method: req.method, path: req.path, status: res.statusCode, duration_ms }, 'request');
+        } else {
+          // Not completed: a status only if one went out (statusCode is 200 until something is sent).
+          const status = res.headersSent ? res.statusCode : undefined;
+          logger.info({ req_id: id, method: req.method, path: req.path, status, duration_ms, aborted: true }, 'request');
+        }
       });
     }
     next();

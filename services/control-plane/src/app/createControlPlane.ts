@@ -93,8 +93,6 @@ export async function startControlPlane(config: ControlPlaneConfig, options: Sta
     },
     'allsource control plane listening',
   );
-  // Log lines go out in batches (service-kit's logger): this one is awaited by people and scripts.
-  logger.flush();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

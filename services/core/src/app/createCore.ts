@@ -138,8 +138,6 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
   const listening = await listenHttp(server, config.port, config.host);
   const { port } = listening;
   logger.info({ host: config.host, port, data_dir: config.dataDir, sync_mode: config.syncMode }, 'allsource core listening');
-  // Log lines go out in batches (service-kit's logger): this one is awaited by people and scripts.
-  logger.flush();
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
