@@ -1,5 +1,7 @@
-import type * as http from 'node:http';
+import { AllSourceError } from '@allsource/errors';
+import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 
 /** A server listening through `listenHttp`, ready for a graceful close. */
 export interface ListeningHttpServer {
@@ -28,6 +30,7 @@ export async function listenHttp(server: http.Server, port: number, host: string
   server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
     if (shuttingDown) res.setHeader('Connection', 'close');
   });
+  server.on('clientError', answerClientError);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -47,6 +50,32 @@ export async function listenHttp(server: http.Server, port: number, host: string
       return closeHttpServer(server, timeoutMs);
     },
   };
+}
+
+/**
+ * A request Node's HTTP parser refused (headers over the 16 KiB limit, a malformed request line,
+ * a header or request timeout) gets the API's JSON error instead of Node's bare status line, then
+ * the connection is closed. As Node does itself, a connection whose current answer has started
+ * going out is just closed: another answer would corrupt it.
+ */
+export function answerClientError(err: Error & { code?: string }, socket: Duplex & { _httpMessage?: { headersSent?: boolean } | null }): void {
+  if (err.code === 'ECONNRESET' || !socket.writable || socket._httpMessage?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const error =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? new AllSourceError('HEADERS_TOO_LARGE', 'the request line and headers exceed 16 KiB')
+      : err.code === 'HPE_CHUNK_EXTENSIONS_OVERFLOW'
+        ? new AllSourceError('PAYLOAD_TOO_LARGE', 'chunk extensions too large')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? new AllSourceError('REQUEST_TIMEOUT', 'the request did not arrive in time')
+          : new AllSourceError('INVALID_INPUT', 'malformed HTTP request');
+  const body = JSON.stringify(error.toBody());
+  socket.end(
+    `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status] ?? 'Error'}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /**
