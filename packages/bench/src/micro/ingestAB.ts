@@ -1,0 +1,114 @@
+/**
+ * HTTP single-event ingest (scenario 1's load) against several servers side by side, in rounds,
+ * the order rotating every round:
+ *
+ *   node packages/bench/dist/micro/ingestAB.js [--sides=base=<main.js>,now=core,bare=bare]
+ *       [--rounds=6] [--seconds=4] [--connections=50] [--out=ingest-ab.json]
+ *
+ * A side is `name=core` (this workspace's core), `name=bare` (scenario 1's bare Express app),
+ * `name=core-metrics-off` (this core with METRICS_ENABLED=false) or `name=<path to a main.js>`:
+ * the core of another commit, built in its own checkout so its workspace packages are its own
+ * (`git worktree add /tmp/wt-base <commit>`, link or install its node_modules, `npm run build`
+ * there, then `--sides=base=/tmp/wt-base/services/core/dist/main.js,now=core,bare=bare`). Cores
+ * run durable (`WAL_SYNC_MODE=always`) with their defaults.
+ *
+ * Prints and writes per side: requests/s, p50/p99 latency, and the server's CPU time per request
+ * (user + system of the whole server process from /proc, so Linux only), which moves less with
+ * the machine's noise than throughput; and each side's requests/s over the first side's per round.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from '../lib/args';
+import { load } from '../lib/loadgen';
+import { runMicro, writeResult } from '../lib/micro';
+import { coreMain, distDir, repoRoot, startServer, type ServerProcess } from '../lib/processes';
+import { round, spread, type Spread } from '../lib/stats';
+import { singleRequests } from '../scenarios/singleIngest';
+
+const args = parseArgs();
+const SIDES = (args.get('sides') ?? 'now=core,bare=bare').split(',').map((s) => {
+  const eq = s.indexOf('=');
+  if (eq <= 0) throw new Error(`--sides: '${s}' is not name=server`);
+  return { name: s.slice(0, eq), server: s.slice(eq + 1) };
+});
+const ROUNDS = Number(args.get('rounds') ?? 6);
+const SECONDS = Number(args.get('seconds') ?? 4);
+const CONNECTIONS = Number(args.get('connections') ?? 50);
+const OUT = args.get('out') ?? 'ingest-ab.json';
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function start(name: string, server: string): Promise<ServerProcess> {
+  const durable = { WAL_SYNC_MODE: 'always' };
+  if (server === 'core') return startServer(name, coreMain, durable);
+  if (server === 'core-metrics-off') return startServer(name, coreMain, { ...durable, METRICS_ENABLED: 'false' });
+  if (server === 'bare') return startServer(name, path.join(distDir, 'servers/bareExpress.js'));
+  return startServer(name, path.resolve(repoRoot, server), durable);
+}
+
+interface Run {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  cpuMicrosPerRequest: number;
+}
+
+async function main(): Promise<void> {
+  console.log(`ingest A/B: ${SIDES.map((s) => `${s.name}=${s.server}`).join(', ')}; ${ROUNDS} rounds × ${SECONDS} s, ${CONNECTIONS} connections`);
+  const requests = singleRequests();
+  const servers: ServerProcess[] = [];
+  const runs = SIDES.map((): Run[] => []);
+  try {
+    for (const s of SIDES) servers.push(await start(s.name, s.server));
+    for (let r = 0; r < ROUNDS; r++) {
+      const line: string[] = [];
+      for (let k = 0; k < SIDES.length; k++) {
+        const i = (r + k) % SIDES.length;
+        const server = servers[i]!;
+        const cpuBefore = cpuSeconds(server.child.pid!);
+        const x = await load({ base: server.url, requests, connections: CONNECTIONS, durationS: SECONDS });
+        const cpu = cpuSeconds(server.child.pid!) - cpuBefore;
+        const answered = x.requestsPerSecond * SECONDS;
+        runs[i]![r] = { requestsPerSecond: round(x.requestsPerSecond), p50: x.latency.p50, p99: x.latency.p99, cpuMicrosPerRequest: round((cpu * 1e6) / answered, 1) };
+      }
+      for (let i = 0; i < SIDES.length; i++) line.push(`${SIDES[i]!.name} ${runs[i]![r]!.requestsPerSecond} req/s, ${runs[i]![r]!.cpuMicrosPerRequest} µs CPU/req`);
+      console.log(`round ${r + 1}: ${line.join('; ')}`);
+    }
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+  const first = runs[0]!;
+  const results: Record<string, { requestsPerSecond: Spread; p50: Spread; p99: Spread; cpuMicrosPerRequest: Spread; overFirst: Spread }> = {};
+  for (let i = 0; i < SIDES.length; i++) {
+    const mine = runs[i]!;
+    results[SIDES[i]!.name] = {
+      requestsPerSecond: spread(mine.map((x) => x.requestsPerSecond)),
+      p50: spread(mine.map((x) => x.p50)),
+      p99: spread(mine.map((x) => x.p99)),
+      cpuMicrosPerRequest: spread(mine.map((x) => x.cpuMicrosPerRequest)),
+      overFirst: spread(mine.map((x, r) => round(x.requestsPerSecond / first[r]!.requestsPerSecond, 3))),
+    };
+    const res = results[SIDES[i]!.name]!;
+    console.log(
+      `${SIDES[i]!.name}: ${res.requestsPerSecond.median} req/s (p50 ${res.p50.median} ms, p99 ${res.p99.median} ms), ` +
+        `${res.cpuMicrosPerRequest.median} µs CPU/req, over ${SIDES[0]!.name} ${res.overFirst.median} (${res.overFirst.min}–${res.overFirst.max})`,
+    );
+  }
+  writeResult(OUT, {
+    when: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version },
+    sides: SIDES,
+    rounds: ROUNDS,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    results,
+  });
+}
+
+runMicro(main);
