@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { EngineJob } from '../children/engine';
 import { figure, target, type Scenario } from '../lib/figures';
 import { waitOk } from '../lib/http';
-import { coreMain, distDir, freePort, removeDir, runJsonChild, spawnTracked, tempDir } from '../lib/processes';
+import { coreMain, distDir, freePort, removeDir, runJsonChild, sleep, spawnTracked, tempDir } from '../lib/processes';
 import { median, num, round } from '../lib/stats';
 
 interface OpenedLine {
@@ -60,6 +60,8 @@ export const recovery: Scenario = {
         try {
           await waitOk(`http://127.0.0.1:${port}/health`, 120_000, 5);
           toHealth.push(round(performance.now() - started));
+          // Log lines are written asynchronously: the report may arrive just after /health answers.
+          for (const giveUp = performance.now() + 5_000; !opened?.recovery && performance.now() < giveUp; ) await sleep(10);
           if (!opened?.recovery) throw new Error("no 'event store opened' log line with a recovery report");
           openMs.push(opened.recovery.durationMs ?? NaN);
           listeningMs.push(round(listeningAt ?? NaN));
