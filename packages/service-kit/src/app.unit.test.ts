@@ -1,5 +1,18 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { Writable } from 'node:stream';
 import { inSequence } from './app';
+
+/** A stream for a pino logger that keeps every JSON line written to it, parsed. */
+function lineSink(): { lines: Array<Record<string, unknown>>; stream: Writable } {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { lines, stream };
+}
 
 const req = {} as Request;
 const res = {} as Response;
@@ -54,16 +67,9 @@ describe("inSequence", () => {
 
 describe('createServiceApp logging', () => {
   it("logs a failed request's error on the request's own child logger, with its id", async () => {
-    const { Writable } = await import('node:stream');
     const { default: pino } = await import('pino');
     const { createServiceApp } = await import('./app');
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { lines, stream: sink } = lineSink();
     const app = createServiceApp({ logger: pino({ level: 'info' }, sink), logRequests: true, metrics: undefined }, (a) => {
       a.get('/boom', () => {
         throw new Error('kaboom');
@@ -87,19 +93,9 @@ describe('createServiceApp logging', () => {
 
 describe('createServiceApp request context', () => {
   it("gives each app's requests that app's logger and a request id echoed in X-Request-Id", async () => {
-    const { Writable } = await import('node:stream');
     const { default: pino } = await import('pino');
     const { createServiceApp } = await import('./app');
-    const sinks = [0, 1].map(() => {
-      const lines: Array<Record<string, unknown>> = [];
-      const stream = new Writable({
-        write(chunk: Buffer, _enc, done) {
-          for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-          done();
-        },
-      });
-      return { lines, stream };
-    });
+    const sinks = [lineSink(), lineSink()];
     const servers = sinks.map((sink, n) =>
       createServiceApp({ logger: pino({ level: 'info', base: { app: n } }, sink.stream), logRequests: true, metrics: undefined }, (a) => {
         a.get('/who', (req, res) => {
@@ -171,17 +167,10 @@ describe('createServiceApp common middleware', () => {
 
 describe('createServiceApp access log and request metrics', () => {
   it('logs and counts an answered request and one whose client went away first (aborted)', async () => {
-    const { Writable } = await import('node:stream');
     const http = await import('node:http');
     const { default: pino } = await import('pino');
     const { createServiceApp } = await import('./app');
-    const lines: Array<Record<string, unknown>> = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-        done();
-      },
-    });
+    const { lines, stream: sink } = lineSink();
     const counted: string[] = [];
     let inFlight = 0;
     const metrics = {
