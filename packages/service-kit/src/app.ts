@@ -88,9 +88,8 @@ function runBeforeRouter(app: Express, middleware: RequestHandler): void {
 }
 
 /**
- * Run synchronous middleware one after the other as one router layer: each layer Express's
- * router walks costs path matching and bookkeeping on every request, and these run on all of
- * them. An error (thrown or passed to `next`) skips the rest and goes to the error handler.
+ * Run synchronous middleware one after the other as one handler (see `runBeforeRouter`). An error
+ * (thrown or passed to `next`) skips the rest and is handed on.
  */
 export function inSequence(handlers: readonly RequestHandler[]): RequestHandler {
   return (req: Request, res: Response, next: NextFunction): void => {

@@ -46,8 +46,8 @@ Object.defineProperty(express.request, 'log', {
  * Gives each request of `app` an id (the caller's `X-Request-Id` when sane, echoed in the answer),
  * a child logger (`req.log`) and, when `logRequests`, an access log line once it is answered
  * (`aborted: true` when the answer was not completed: the client went away, or the connection
- * was cut after a failure mid-answer). `observer`
- * (request metrics) hears of each request's start and end from the same single `close` listener.
+ * was cut after a failure mid-answer). `observer` (request metrics) hears of each request's
+ * start and end from the same single `close` listener.
  */
 export function requestContext(app: Express, logger: Logger, logRequests: boolean, observer?: RequestObserver) {
   Object.defineProperty(app.request, BASE_LOGGER, { configurable: true, value: logger });

@@ -32,7 +32,7 @@ function crc32cOfLength(length: number): number {
  * bytes are done here, so each record costs one native call (a call is ~0.2 µs, more than a
  * small record's bytes).
  */
-export function recordChecksum(length: number, payload: Buffer): number {
+function recordChecksum(length: number, payload: Buffer): number {
   return crc32c(payload, crc32cOfLength(length));
 }
 
