@@ -229,6 +229,50 @@ describe('IdTable', () => {
     expect(probes).toBeGreaterThan(19_000);
   });
 
+  it('grows a few slots per add: every id is found exactly once before, during and after each growth', () => {
+    const table = new IdTable(16);
+    const ids: string[] = [];
+    let growths = 0;
+    let wasGrowing = false;
+    const check = (): void => {
+      for (let i = 0; i < ids.length; i++) {
+        const found = table.candidates(ids[i]!);
+        if (found.length !== 1 || found[0] !== i) throw new Error(`id ${i} of ${ids.length}: candidates ${JSON.stringify(found)}`);
+      }
+    };
+    for (let i = 0; i < 50_000; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      table.add(id, i);
+      if (table.growing && !wasGrowing) {
+        growths++;
+        check(); // right after a growth started: nothing moved yet
+      }
+      if (table.growing && i % 97 === 0) check(); // part way through moving
+      wasGrowing = table.growing;
+    }
+    check();
+    // From 16 slots to 128K (64K hold at most 49,152 ids at 75% load): 13 growths.
+    expect(growths).toBe(13);
+    expect(table.size).toBe(50_000);
+  });
+
+  it('finishes a growth under way before reserving, and then holds the reserved ids without growing', () => {
+    const table = new IdTable(1024);
+    const ids = Array.from({ length: 800 }, () => randomUUID());
+    ids.forEach((id, i) => table.add(id, i));
+    expect(table.growing).toBe(true);
+    table.reserve(100_000);
+    expect(table.growing).toBe(false);
+    for (let i = 800; i < 100_000; i++) {
+      const id = randomUUID();
+      ids.push(id);
+      table.add(id, i);
+      if (table.growing) throw new Error(`grew at ${i} after reserving room for 100,000`);
+    }
+    ids.forEach((id, i) => expect(table.candidates(id)).toEqual([i]));
+  });
+
   it('gives no candidates for strings that are not UUIDs, and ignores them when added', () => {
     const table = new IdTable(16);
     const id = '0f8fad5b-d9cb-469f-a165-70867728950e';
