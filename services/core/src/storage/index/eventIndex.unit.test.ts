@@ -202,6 +202,73 @@ describe('EventIndex', () => {
   });
 });
 
+describe('EventIndex column growth', () => {
+  /** What every column should hold at a position, from the position alone (and its location). */
+  const expected = (pos: number, flushed: Set<number>) => ({
+    timestampUs: 1_000_000 + pos,
+    entity: pos % 97,
+    type: pos % 5,
+    tenant: pos % 2,
+    segment: flushed.has(pos) ? 7 : IN_BUFFER,
+    row: flushed.has(pos) ? pos % 1000 : 0,
+  });
+  const addEvent = (index: EventIndex, pos: number): void => {
+    index.add({ id: randomUUID(), entityId: `e${pos % 97}`, eventType: `t${pos % 5}`, tenantId: `n${pos % 2}`, timestampUs: 1_000_000 + pos }, IN_BUFFER, 0);
+  };
+  const verify = (index: EventIndex, flushed: Set<number>): void => {
+    for (let pos = 0; pos < index.count; pos++) {
+      const want = expected(pos, flushed);
+      const got = {
+        timestampUs: index.timestampUs[pos],
+        entity: Number(index.entities.valueOf(index.entityOf[pos]!).slice(1)),
+        type: Number(index.types.valueOf(index.typeOf[pos]!).slice(1)),
+        tenant: Number(index.tenants.valueOf(index.tenantOf[pos]!).slice(1)),
+        segment: index.segmentOf[pos],
+        row: index.rowOf[pos],
+      };
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`position ${pos} of ${index.count}: ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+    }
+  };
+
+  it('grows large columns a slice per add, keeping appends and location updates made meanwhile', () => {
+    const index = new EventIndex();
+    const flushed = new Set<number>();
+    let growths = 0;
+    let wasGrowing = false;
+    for (let pos = 0; pos < 250_000; pos++) {
+      addEvent(index, pos);
+      if (index.growing) {
+        // While growing: move events already copied and some not yet copied to a segment.
+        for (const at of [pos >> 1, pos - 1, Math.floor(pos * 0.9)]) {
+          index.setLocation(at, 7, at % 1000);
+          flushed.add(at);
+        }
+        if (!wasGrowing) {
+          growths++;
+          verify(index, flushed);
+        }
+      }
+      if (wasGrowing && !index.growing) verify(index, flushed); // just swapped in
+      wasGrowing = index.growing;
+    }
+    verify(index, flushed);
+    // Columns grow by 1.5× from 1,024 slots; from 88,574 on (past 65,536) a growth begins at three
+    // quarters full: at 66,430, 99,645, 149,469 and 224,203 events.
+    expect(growths).toBe(4);
+  });
+
+  it('finishes a growth under way when asked to make room at once', () => {
+    const index = new EventIndex();
+    let pos = 0;
+    while (!index.growing) addEvent(index, pos++);
+    index.setLocation(3, 7, 3);
+    index.reserve(index.count + 1_000_000);
+    expect(index.growing).toBe(false);
+    expect(index.rowOf.length).toBeGreaterThanOrEqual(index.count + 1_000_000);
+    verify(index, new Set([3]));
+  });
+});
+
 describe('IdTable', () => {
   it('finds 100k random UUIDs and nothing for unknown ones', () => {
     const table = new IdTable();
