@@ -122,7 +122,7 @@ export class EventIndex {
   /**
    * Make room for `count` events in every column (they always grow together), at once: a growth
    * under way is finished first. Appends rarely get here with no room: columns start growing,
-   * a slice per add, once they are three quarters full (`stepGrowth`).
+   * a slice per add, once they are 15/16 full (`stepGrowth`).
    */
   reserve(count: number): void {
     if (count <= this.rowOf.length) return;
@@ -144,18 +144,19 @@ export class EventIndex {
   /**
    * Columns past `INCREMENTAL_GROWTH_MIN` slots grow without stopping the event loop: copying six
    * columns of millions of events at once stalled it (51 ms at 3.4M events, 141 ms at 7.7M).
-   * Once three quarters full, larger columns are allocated and each add copies
-   * `GROWTH_COPY_PER_ADD` positions into them; they replace the current ones when they hold
-   * every position, long before the current ones are full (0.75 / 64 of the capacity in adds,
-   * against 0.25). Until then everything reads and appends to the current columns, and
-   * `setLocation` writes to both for the positions already copied.
+   * Once 15/16 full, larger columns are allocated and each add copies `GROWTH_COPY_PER_ADD`
+   * positions into them; they replace the current ones when they hold every position, before
+   * the current ones are full (after ~1.5% of the capacity in adds, against 6.25% left). So late
+   * a start keeps the spare capacity close to growing when full. Until then everything reads and
+   * appends to the current columns, and `setLocation` writes to both for the positions already
+   * copied.
    */
   private stepGrowth(): void {
     const growth = this.growth;
     const count = this._count;
     if (growth === undefined) {
       const capacity = this.rowOf.length;
-      if (capacity < INCREMENTAL_GROWTH_MIN || count * 4 < capacity * 3) return;
+      if (capacity < INCREMENTAL_GROWTH_MIN || count * 16 < capacity * 15) return;
       const next = Math.ceil(capacity * 1.5);
       this.growth = {
         columns: {
