@@ -1356,9 +1356,11 @@ export class EventStore {
     }
     const segmentsStarted = performance.now();
     // The index columns are added straight from the Arrow buffers (see indexColumns.ts), into
-    // columns sized up front for every listed event and the WAL's.
+    // columns sized up front for every listed event and the WAL's, and half as many again for
+    // the events appended next: columns full at the first append would be copied all at once,
+    // stopping the event loop (appends otherwise grow them a slice at a time).
     const expected = this.index.count + this.manifest.segments.reduce((sum, s) => sum + s.events, walEvents.length);
-    this.index.reserve(expected);
+    this.index.reserve(Math.ceil(expected * 1.5));
     this.index.reserveIds(expected);
     const interners = indexInterners(this.index);
     for (const info of this.manifest.segments) {

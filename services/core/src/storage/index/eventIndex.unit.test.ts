@@ -216,17 +216,22 @@ describe('EventIndex column growth', () => {
     index.add({ id: randomUUID(), entityId: `e${pos % 97}`, eventType: `t${pos % 5}`, tenantId: `n${pos % 2}`, timestampUs: 1_000_000 + pos }, IN_BUFFER, 0);
   };
   const verify = (index: EventIndex, flushed: Set<number>): void => {
+    const entityOf = (pos: number): number => Number(index.entities.valueOf(index.entityOf[pos]!).slice(1));
+    const typeOf = (pos: number): number => Number(index.types.valueOf(index.typeOf[pos]!).slice(1));
+    const tenantOf = (pos: number): number => Number(index.tenants.valueOf(index.tenantOf[pos]!).slice(1));
     for (let pos = 0; pos < index.count; pos++) {
       const want = expected(pos, flushed);
-      const got = {
-        timestampUs: index.timestampUs[pos],
-        entity: Number(index.entities.valueOf(index.entityOf[pos]!).slice(1)),
-        type: Number(index.types.valueOf(index.typeOf[pos]!).slice(1)),
-        tenant: Number(index.tenants.valueOf(index.tenantOf[pos]!).slice(1)),
-        segment: index.segmentOf[pos],
-        row: index.rowOf[pos],
-      };
-      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`position ${pos} of ${index.count}: ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      if (
+        index.timestampUs[pos] !== want.timestampUs ||
+        entityOf(pos) !== want.entity ||
+        typeOf(pos) !== want.type ||
+        tenantOf(pos) !== want.tenant ||
+        index.segmentOf[pos] !== want.segment ||
+        index.rowOf[pos] !== want.row
+      ) {
+        const got = { timestampUs: index.timestampUs[pos], entity: entityOf(pos), type: typeOf(pos), tenant: tenantOf(pos), segment: index.segmentOf[pos], row: index.rowOf[pos] };
+        throw new Error(`position ${pos} of ${index.count}: ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      }
     }
   };
 
@@ -246,6 +251,8 @@ describe('EventIndex column growth', () => {
         if (!wasGrowing) {
           growths++;
           verify(index, flushed);
+        } else if (pos % 400 === 0) {
+          verify(index, flushed); // part way: some positions copied, the columns read still the current ones
         }
       }
       if (wasGrowing && !index.growing) verify(index, flushed); // just swapped in
@@ -261,11 +268,18 @@ describe('EventIndex column growth', () => {
     const index = new EventIndex();
     let pos = 0;
     while (!index.growing) addEvent(index, pos++);
-    index.setLocation(3, 7, 3);
+    // A few adds into the growth: some positions are copied already, later ones not yet.
+    for (let i = 0; i < 20; i++) addEvent(index, pos++);
+    expect(index.growing).toBe(true);
+    const flushed = new Set([3, pos - 2]);
+    for (const at of flushed) index.setLocation(at, 7, at % 1000);
     index.reserve(index.count + 1_000_000);
     expect(index.growing).toBe(false);
     expect(index.rowOf.length).toBeGreaterThanOrEqual(index.count + 1_000_000);
-    verify(index, new Set([3]));
+    verify(index, flushed);
+    // Appends go on in the new columns.
+    for (let i = 0; i < 1000; i++) addEvent(index, pos++);
+    verify(index, flushed);
   });
 });
 

@@ -1,10 +1,4 @@
 /**
- * Event id → position, as an open-addressing hash table over typed arrays (12 bytes a slot)
- * instead of a Map of 36-character strings: 16-32 bytes an event at 37-75% load. Keys are 64
- * bits of the UUID; the caller checks the full id of the event it reads, so a (rare) 64-bit
- * collision only costs another probe.
- */
-/**
  * Old slots moved to the new table per id added while the table grows: growing is done after
  * 1/16 of the old capacity in adds (the next growth is 0.75 × the old capacity away), so the old
  * table is freed soon and the memory per event stays what it was. An add then re-inserts about
@@ -12,6 +6,12 @@
  */
 const MOVE_SLOTS_PER_ADD = 16;
 
+/**
+ * Event id → position, as an open-addressing hash table over typed arrays (12 bytes a slot)
+ * instead of a Map of 36-character strings: 16-32 bytes an event at 37-75% load. Keys are 64
+ * bits of the UUID; the caller checks the full id of the event it reads, so a (rare) 64-bit
+ * collision only costs another probe.
+ */
 export class IdTable {
   /**
    * Slots of three words: key high, key low, position + 1 (0 marks an empty slot). Interleaved
