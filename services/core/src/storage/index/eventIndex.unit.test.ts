@@ -425,6 +425,36 @@ describe('growable helpers', () => {
     }
   });
 
+  it('GrowableUint32 past 65,536 slots grows a slice per push: every element readable throughout, truncation mid-growth kept', () => {
+    const g = new GrowableUint32(4);
+    const check = (upTo: number): void => {
+      const data = g.data;
+      for (let i = 0; i < upTo; i++) if (data[i] !== i * 7) throw new Error(`element ${i} of ${g.length}: ${data[i]}`);
+    };
+    let growths = 0;
+    let wasGrowing = false;
+    let truncatedOnce = false;
+    for (let i = 0; g.length < 400_000; i++) {
+      g.push(g.length * 7);
+      if (g.growing && !wasGrowing) growths++;
+      if (g.growing && g.length % 300 === 0) {
+        check(g.length); // part way: the array read is still the complete current one
+        if (!truncatedOnce) {
+          // Roll back some elements mid-growth (recovery does this); pushes go on from there.
+          truncatedOnce = true;
+          g.truncate(g.length - 500);
+        }
+      }
+      if (wasGrowing && !g.growing) check(g.length); // just swapped in
+      wasGrowing = g.growing;
+    }
+    check(g.length);
+    expect(truncatedOnce).toBe(true);
+    // From 4 slots by 1.5×, lists past 65,536 slots start growing at 15/16 full: at 66,693,
+    // 100,040, 150,060, 225,090 and 337,635 elements.
+    expect(growths).toBe(5);
+  });
+
   it('ensureCapacity keeps the array when it is big enough, else copies into a larger one of the same type', () => {
     const small = new Float64Array([1.5, 2.5]);
     expect(ensureCapacity(small, 2)).toBe(small);

@@ -5,21 +5,34 @@
 
 const GROWTH = 1.5;
 
+/** Lists below this many slots grow at once (a copy of well under a millisecond). */
+const INCREMENTAL_GROWTH_MIN = 1 << 16;
+/** Elements copied into a growing list's next array per push. */
+const GROWTH_COPY_PER_PUSH = 64;
+
 export class GrowableUint32 {
   data: Uint32Array;
   length = 0;
+  /**
+   * A growth under way: a 1.5× array filled `GROWTH_COPY_PER_PUSH` elements a push (those below
+   * `copied`), swapped in once it holds them all. Started at 15/16 full for lists past
+   * `INCREMENTAL_GROWTH_MIN` (a per-event-type list holds a share of all events: copying one of
+   * millions at once paused the event loop for milliseconds); done after ~1.5% of the capacity
+   * in pushes, before the current array is full. Readers keep reading `data` meanwhile.
+   */
+  private next: Uint32Array | undefined;
+  private copied = 0;
+  /** Length from which pushes start (or go on with) a growth; Infinity while the list is small. */
+  private growAt = Number.POSITIVE_INFINITY;
 
   constructor(initialCapacity = 4) {
     this.data = new Uint32Array(initialCapacity);
   }
 
   push(value: number): void {
-    if (this.length === this.data.length) {
-      const next = new Uint32Array(Math.max(4, Math.ceil(this.data.length * GROWTH)));
-      next.set(this.data);
-      this.data = next;
-    }
+    if (this.length === this.data.length) this.growNow();
     this.data[this.length++] = value;
+    if (this.length >= this.growAt) this.stepGrowth();
   }
 
   /** Last element; only call when length > 0. */
@@ -30,6 +43,43 @@ export class GrowableUint32 {
   /** Drop trailing elements (used to roll back a failed recovery step). */
   truncate(length: number): void {
     this.length = Math.min(this.length, length);
+    if (this.copied > this.length) this.copied = this.length;
+  }
+
+  /** Whether a growth is under way (tests). */
+  get growing(): boolean {
+    return this.next !== undefined;
+  }
+
+  /** Full: finish a growth under way, or grow at once. */
+  private growNow(): void {
+    if (this.next !== undefined) {
+      this.next.set(this.data.subarray(this.copied, this.length), this.copied);
+      this.swap(this.next);
+      if (this.length < this.data.length) return;
+    }
+    const next = new Uint32Array(Math.max(4, Math.ceil(this.data.length * GROWTH)));
+    next.set(this.data);
+    this.swap(next);
+  }
+
+  private stepGrowth(): void {
+    if (this.next === undefined) {
+      this.next = new Uint32Array(Math.ceil(this.data.length * GROWTH));
+      this.copied = 0;
+    }
+    const end = Math.min(this.length, this.copied + GROWTH_COPY_PER_PUSH);
+    this.next.set(this.data.subarray(this.copied, end), this.copied);
+    this.copied = end;
+    if (end === this.length) this.swap(this.next);
+  }
+
+  private swap(next: Uint32Array): void {
+    this.data = next;
+    this.next = undefined;
+    this.copied = 0;
+    const capacity = next.length;
+    this.growAt = capacity >= INCREMENTAL_GROWTH_MIN ? Math.ceil((capacity * 15) / 16) : Number.POSITIVE_INFINITY;
   }
 }
 
