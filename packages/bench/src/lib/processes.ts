@@ -225,3 +225,12 @@ export async function readStdinJson<T>(): Promise<T> {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * CPU time (user + system) a process has used so far, in seconds, from /proc/<pid>/stat (Linux;
+ * utime and stime are fields 14 and 15, in clock ticks of 1/100 s).
+ */
+export function processCpuSeconds(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}

@@ -16,13 +16,12 @@
  * (user + system of the whole server process from /proc, so Linux only), which moves less with
  * the machine's noise than throughput; and each side's requests/s over the first side's per round.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from '../lib/args';
 import { load } from '../lib/loadgen';
 import { runMicro, writeResult } from '../lib/micro';
-import { coreMain, distDir, repoRoot, startServer, type ServerProcess } from '../lib/processes';
+import { coreMain, distDir, processCpuSeconds, repoRoot, startServer, type ServerProcess } from '../lib/processes';
 import { round, spread, type Spread } from '../lib/stats';
 import { singleRequests } from '../scenarios/singleIngest';
 
@@ -36,13 +35,6 @@ const ROUNDS = Number(args.get('rounds') ?? 6);
 const SECONDS = Number(args.get('seconds') ?? 4);
 const CONNECTIONS = Number(args.get('connections') ?? 50);
 const OUT = args.get('out') ?? 'ingest-ab.json';
-
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // utime and stime are fields 14 and 15 of the whole line, 12 and 13 after "pid (comm) ".
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
 
 async function start(name: string, server: string): Promise<ServerProcess> {
   const durable = { WAL_SYNC_MODE: 'always' };
@@ -71,9 +63,9 @@ async function main(): Promise<void> {
       for (let k = 0; k < SIDES.length; k++) {
         const i = (r + k) % SIDES.length;
         const server = servers[i]!;
-        const cpuBefore = cpuSeconds(server.child.pid!);
+        const cpuBefore = processCpuSeconds(server.child.pid!);
         const x = await load({ base: server.url, requests, connections: CONNECTIONS, durationS: SECONDS });
-        const cpu = cpuSeconds(server.child.pid!) - cpuBefore;
+        const cpu = processCpuSeconds(server.child.pid!) - cpuBefore;
         const answered = x.requestsPerSecond * SECONDS;
         runs[i]![r] = { requestsPerSecond: round(x.requestsPerSecond), p50: x.latency.p50, p99: x.latency.p99, cpuMicrosPerRequest: round((cpu * 1e6) / answered, 1) };
       }

@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { parseArgs } from '../lib/args';
 import { ok, pool } from '../lib/http';
 import { runMicro, writeResult } from '../lib/micro';
-import { removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../lib/processes';
+import { processCpuSeconds, removeDir, repoRoot, startServer, tempDir, type ServerProcess } from '../lib/processes';
 import { median, round, summarize } from '../lib/stats';
 import { batchBody } from '../lib/workload';
 import { encodeRequest, RawHttpConnection } from '../loadgen/rawHttp';
@@ -35,12 +35,6 @@ const NODE_ARGS_B = (args.get('b-node-args') ?? '').split(' ').filter((a) => a !
 const PATHS = (args.get('paths') ?? '/api/v1/events/query?entity_id=order-{k},/api/v1/entities/order-{k}/state').split(',');
 const ENTITIES_QUERIED = 64;
 
-/** CPU time (user + system) of a process so far, in ms. */
-function cpuMs(pid: number): number {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
-
 interface RoundResult {
   p50: number;
   p99: number;
@@ -49,7 +43,7 @@ interface RoundResult {
 
 async function timeRound(server: ServerProcess, requests: Buffer[], connection: RawHttpConnection): Promise<RoundResult> {
   const samples = new Float64Array(REQUESTS);
-  const cpuBefore = cpuMs(server.child.pid!);
+  const cpuBefore = processCpuSeconds(server.child.pid!) * 1000;
   for (let i = 0; i < REQUESTS; i++) {
     const t = performance.now();
     const res = await connection.send(requests[i % requests.length]!);
@@ -57,7 +51,7 @@ async function timeRound(server: ServerProcess, requests: Buffer[], connection: 
     if (res.status !== 200) throw new Error(`${server.name} answered ${res.status}`);
   }
   const s = summarize(samples);
-  return { p50: s.p50, p99: s.p99, cpuMicrosPerRequest: round(((cpuMs(server.child.pid!) - cpuBefore) * 1000) / REQUESTS) };
+  return { p50: s.p50, p99: s.p99, cpuMicrosPerRequest: round(((processCpuSeconds(server.child.pid!) * 1000 - cpuBefore) * 1000) / REQUESTS) };
 }
 
 async function main(): Promise<void> {
