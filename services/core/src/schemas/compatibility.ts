@@ -1,5 +1,6 @@
 import { jsonEqual as deepEqual } from './jsonEqual';
 import { CHECKED_FORMATS, matchesFormat, type Draft } from './jsonSchema';
+import { matchesPattern } from './linearPattern';
 
 /**
  * Structural compatibility between two JSON Schemas.
@@ -497,11 +498,8 @@ function stringValue(v: string, w: Obj, path: string, c: Ctx): void {
   const length = [...v].length;
   let bad = (typeof w.minLength === 'number' && length < w.minLength) || (typeof w.maxLength === 'number' && length > w.maxLength);
   if (typeof w.pattern === 'string') {
-    try {
-      bad ||= !new RegExp(w.pattern, 'u').test(v);
-    } catch {
-      bad = true;
-    }
+    // A pattern that does not compile rejects every value.
+    bad ||= !matchesPattern(w.pattern, v);
   }
   if (typeof w.format === 'string' && CHECKED_FORMATS.has(w.format)) bad ||= !matchesFormat(w.format, v);
   if (bad) report(c, path, `the value ${JSON.stringify(v)} allowed by the ${c.n.label} schema is rejected by the ${c.w.label} schema`);
@@ -542,11 +540,8 @@ function arrays(n: Obj, w: Obj, path: string, c: Ctx): void {
 function patternsMatching(patterns: Obj, name: string): unknown[] {
   const out: unknown[] = [];
   for (const [p, s] of Object.entries(patterns)) {
-    try {
-      if (new RegExp(p, 'u').test(name)) out.push(s);
-    } catch {
-      // an invalid pattern never compiled; nothing matches it
-    }
+    // An invalid pattern never compiled; nothing matches it.
+    if (matchesPattern(p, name)) out.push(s);
   }
   return out;
 }

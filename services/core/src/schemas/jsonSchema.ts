@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import Ajv2020 from 'ajv/dist/2020';
+import { linearRegExpEngine, UnsupportedPatternError } from './linearPattern';
 
 /**
  * JSON Schema compilation with ajv: draft 2020-12 (the default) and draft-07, picked by the
@@ -127,7 +128,8 @@ function withFormats<T extends Ajv>(ajv: T): T {
 
 // `strict: false`: real-world schemas carry unknown keywords, union types and unknown formats;
 // they are accepted (unknown keywords and formats are ignored) rather than refused.
-const OPTIONS = { allErrors: true, strict: false, logger: false as const };
+// Patterns run on RE2, in linear time (see linearPattern.ts).
+const OPTIONS = { allErrors: true, strict: false, logger: false as const, code: { regExp: linearRegExpEngine } };
 
 /** Compiles schemas of both drafts. One per registry; compilation is synchronous. */
 export class SchemaCompiler {
@@ -150,6 +152,8 @@ export class SchemaCompiler {
     try {
       validate = ajv.compile(input);
     } catch (err) {
+      // The pattern's own message quotes the pattern: nothing in it is ajv's `data`.
+      if (err instanceof UnsupportedPatternError) throw new SchemaCompileError(err.message);
       throw new SchemaCompileError(cleanMessage((err as Error).message));
     } finally {
       // Drop everything the schema registered ($id, nested $ids, the compile cache); the

@@ -92,6 +92,58 @@ describe('SchemaCompiler', () => {
     expect(() => compiler.compile({ $ref: 'https://example.com/user' })).toThrow(SchemaCompileError);
   });
 
+  it('matches patterns as ECMA-262 does for the common syntax, anywhere in the string unless anchored', () => {
+    const { validate } = compiler.compile({
+      type: 'object',
+      properties: {
+        code: { type: 'string', pattern: '^[A-Z]{3}-\\d{2,4}$' },
+        word: { type: 'string', pattern: '^\\p{L}+$' },
+        part: { type: 'string', pattern: 'b+' },
+        date: { type: 'string', pattern: '^(?<year>\\d{4})-(?:0[1-9]|1[0-2])$' },
+      },
+      patternProperties: { '^x_': { type: 'number' } },
+      propertyNames: { pattern: '^(?:code|word|part|date|x_.*)$' },
+    });
+    expect(validate({ code: 'ABC-123', word: 'Ünïcödé', part: 'abbbc', date: '2026-11', x_n: 1 })).toBe(true);
+    expect(validate({ code: 'abc-123' })).toBe(false);
+    expect(validate({ code: 'ABC-12345' })).toBe(false);
+    expect(validate({ word: 'two words' })).toBe(false);
+    expect(validate({ part: 'acd' })).toBe(false);
+    expect(validate({ date: '2026-13' })).toBe(false);
+    expect(validate({ x_n: 'not a number' })).toBe(false);
+    expect(validate({ other: 1 })).toBe(false);
+  });
+
+  it('runs patterns in linear time: a backtracking bomb against a long string is just a mismatch', () => {
+    // With JavaScript's RegExp each of these mismatches takes about a second (twice as long with
+    // each character more); the inputs are kept at that size so that a return to RegExp shows as
+    // a slow test, not a hung one (the refusals below catch it too: RegExp accepts lookaround).
+    const { validate } = compiler.compile({ type: 'string', pattern: '^(a+)+$' });
+    expect(validate('a'.repeat(28) + '!')).toBe(false);
+    expect(validate('a'.repeat(100_000))).toBe(true);
+    const names = compiler.compile({ type: 'object', propertyNames: { pattern: '^(x|x)*$' } });
+    expect(names.validate({ ['x'.repeat(26) + 'y']: 1 })).toBe(false);
+    expect(names.validate({ ['x'.repeat(100_000)]: 1 })).toBe(true);
+  });
+
+  it.each([
+    ['a lookahead', '^(?=.*[A-Z]).{8,}$', /\(\?=/],
+    ['a negative lookahead', '^(?!admin).*$', /\(\?!/],
+    ['a backreference', '^(a)\\1$', /\\1/],
+    ['a lookbehind', '(?<=x)y', /\(\?<=/],
+  ])('refuses %s, naming the pattern and why', (_name, pattern, reason) => {
+    let message = '';
+    try {
+      compiler.compile({ type: 'object', properties: { p: { type: 'string', pattern } } });
+    } catch (err) {
+      expect(err).toBeInstanceOf(SchemaCompileError);
+      message = (err as Error).message;
+    }
+    expect(message).toContain(JSON.stringify(pattern));
+    expect(message).toMatch(reason);
+    expect(message).toMatch(/linear/);
+  });
+
   it('compiles boolean schemas', () => {
     expect(compiler.compile(true).validate({ anything: 1 })).toBe(true);
     expect(compiler.compile(false).validate(1)).toBe(false);

@@ -99,6 +99,7 @@ describe('schema registry API', () => {
       ['POST', '/api/v1/schemas', { subject: 'x.y', schema: { type: 'strnig' } }, 400, 'INVALID_INPUT'],
       ['POST', '/api/v1/schemas', { subject: 'x.y', schema: { $ref: '#/$defs/nope' } }, 400, 'INVALID_INPUT'],
       ['POST', '/api/v1/schemas', { subject: 'x.y', schema: { $schema: 'http://json-schema.org/draft-04/schema#' } }, 400, 'INVALID_INPUT'],
+      ['POST', '/api/v1/schemas', { subject: 'x.y', schema: { type: 'string', pattern: '^(?=.*\\d).+$' } }, 400, 'INVALID_INPUT'],
       ['POST', '/api/v1/schemas', { subject: 'x.y' }, 400, 'INVALID_INPUT'],
       ['POST', '/api/v1/schemas', { subject: 'Not Valid', schema: {} }, 400, 'INVALID_INPUT'],
       ['POST', '/api/v1/schemas', { subject: 'x.y', schema: {}, tags: 'a' }, 400, 'INVALID_INPUT'],
@@ -179,6 +180,33 @@ describe('schema registry API', () => {
     // Switched off again: the bad payload is accepted.
     await t.client.raw('PUT', `/api/v1/schemas/${subject}/enforcement`, { body: { enforce: false } });
     await t.client.ingest({ event_type: subject, entity_id: 'p4', payload: { amount: -1 } });
+  });
+});
+
+describe('client patterns cannot stall the store', () => {
+  const t = useTestCore();
+
+  it('a backtracking pattern against a hostile payload is a 422, answered at once; lookaround is refused with the reason', async () => {
+    const subject = 'bomb.set';
+    await t.client.schemas.register({ subject, schema: { type: 'object', properties: { name: { type: 'string', pattern: '^(a+)+$' } } } });
+    await t.client.raw('PUT', `/api/v1/schemas/${subject}/enforcement`, { body: { enforce: true } });
+    // JavaScript's RegExp would need longer than the age of the universe for this one.
+    const hostile = await t.client.raw('POST', '/api/v1/events', {
+      body: { event_type: subject, entity_id: 'b1', payload: { name: 'a'.repeat(10_000) + '!' } },
+    });
+    expect(hostile.status).toBe(422);
+    expect(hostile.data).toMatchObject({ code: 'VALIDATION_FAILED', details: { errors: [{ instance_path: '/name', keyword: 'pattern' }] } });
+    await t.client.ingest({ event_type: subject, entity_id: 'b1', payload: { name: 'a'.repeat(10_000) } });
+    expect((await t.client.queryEvents({ entity_id: 'b1' })).count).toBe(1);
+
+    const lookahead = await t.client.raw('POST', '/api/v1/schemas', {
+      body: { subject: 'password.set', schema: { type: 'string', pattern: '^(?=.*[A-Z]).{8,}$' } },
+    });
+    expect(lookahead.status).toBe(400);
+    expect(lookahead.data).toMatchObject({
+      code: 'INVALID_INPUT',
+      error: expect.stringMatching(/pattern "\^\(\?=\.\*\[A-Z\]\)\.\{8,\}\$" is not supported .*linear/),
+    });
   });
 });
 
