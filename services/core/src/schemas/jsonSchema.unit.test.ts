@@ -126,8 +126,40 @@ describe('SchemaCompiler', () => {
     expect(names.validate({ ['x'.repeat(100_000)]: 1 })).toBe(true);
   });
 
+  it('gives `.`, `\\s`, `\\S`, `[\\b]` and surrogate-pair escapes their ECMAScript meaning, not RE2\'s', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['^.+$', 'a\rb', false],
+      ['^.+$', 'a\u2028b', false],
+      ['^.+$', 'a\u00e9b', true],
+      ['^\\S+@\\S+$', 'a\u00a0@b', false],
+      ['^\\s+$', '\u00a0\u3000\ufeff\v', true],
+      ['^[^\\s]+$', 'a\u2003b', false],
+      ['^[\\s\\S]*$', 'any\nthing', true],
+      ['^[\\b]$', '\b', true],
+      ['^\\uD83D\\uDE00$', '\u{1F600}', true],
+      ['^[.]$', 'x', false],
+    ];
+    for (const [pattern, value, expected] of cases) {
+      const { validate } = compiler.compile({ type: 'string', pattern });
+      // The reference: JavaScript's own RegExp with the u flag, as JSON Schema specifies.
+      expect({ pattern, value, matches: new RegExp(pattern, 'u').test(value) }).toEqual({ pattern, value, matches: expected });
+      expect({ pattern, value, matches: validate(value) }).toEqual({ pattern, value, matches: expected });
+    }
+  });
+
+  it.each([
+    ['Perl inline flags', '(?i)abc'],
+    ['a \\Q quote', '\\Qa.b\\E'],
+    ['an open-ended {,n}', '^a{,3}$'],
+    ['a POSIX class', '[[:alpha:]]'],
+    ['a \\x{…} escape', '^\\x{41}$'],
+  ])('refuses %s, which is not ECMAScript (RE2 alone would accept it)', (_name, pattern) => {
+    expect(() => compiler.compile({ type: 'string', pattern })).toThrow(/is not a valid ECMAScript regular expression/);
+  });
+
   it.each([
     ['a lookahead', '^(?=.*[A-Z]).{8,}$', /\(\?=/],
+    ['a named backreference', '^(?<y>a)\\k<y>$', /named backreference/],
     ['a negative lookahead', '^(?!admin).*$', /\(\?!/],
     ['a backreference', '^(a)\\1$', /\\1/],
     ['a lookbehind', '(?<=x)y', /\(\?<=/],

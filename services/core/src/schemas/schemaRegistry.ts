@@ -7,6 +7,7 @@ import { eventTypeProblem } from '../events/validation';
 import { nodeFileSystem, type FileSystem } from '../storage/fs/fileSystem';
 import { COMPATIBILITY_MODES, compatibilityProblems, type CompatibilityMode } from './compatibility';
 import { jsonEqual } from './jsonEqual';
+import { PatternCheckTooCostly, REQUEST_MAX_MS, withPatternDeadline } from './linearPattern';
 import {
   SchemaCompileError,
   SchemaCompiler,
@@ -228,7 +229,13 @@ export class SchemaRegistry {
       }
       const mode = existing?.compatibility ?? 'BACKWARD';
       if (latest && mode !== 'NONE') {
-        const problems = compatibilityProblems(latest, { schema, draft: compiled.draft }, mode);
+        let problems: string[];
+        try {
+          problems = withPatternDeadline(REQUEST_MAX_MS, () => compatibilityProblems(latest, { schema, draft: compiled.draft }, mode));
+        } catch (err) {
+          if (err instanceof PatternCheckTooCostly) throw new AllSourceError('INVALID_INPUT', `the compatibility check could not finish: ${err.message}`);
+          throw err;
+        }
         if (problems.length > 0) {
           throw new AllSourceError(
             'CONFLICT',
@@ -307,7 +314,13 @@ export class SchemaRegistry {
 
   /** Validate a payload against a subject's version (latest by default); 404 for an unknown subject or version. */
   validate(subject: string, payload: unknown, version?: number): ValidationResult {
-    return this.run(this.get(subject, version), payload);
+    const record = this.get(subject, version);
+    try {
+      return withPatternDeadline(REQUEST_MAX_MS, () => this.run(record, payload));
+    } catch (err) {
+      if (err instanceof PatternCheckTooCostly) throw tooCostly(err, record, '');
+      throw err;
+    }
   }
 
   /**
@@ -315,21 +328,33 @@ export class SchemaRegistry {
    * latest version, or the whole request is rejected (422 VALIDATION_FAILED naming the index).
    */
   validateEvents(events: readonly NewEvent[]): void {
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      const state = this.subjects.get(event.eventType);
-      if (!state || !this.isEnforced(state)) continue;
-      const latest = state.versions[state.versions.length - 1]!;
-      const result = this.run(latest, JSON.parse(event.payloadJson));
-      if (result.valid) continue;
-      const shown = result.violations.slice(0, 3).map(violationText).join('; ');
-      const more = result.violations.length > 3 ? ` (and ${result.violations.length - 3} more)` : '';
-      throw new AllSourceError(
-        'VALIDATION_FAILED',
-        `${events.length > 1 ? `events[${i}]: ` : ''}payload does not match schema '${state.name}' version ${latest.version}: ${shown}${more}`,
-        { index: i, event_type: event.eventType, schema_version: latest.version, errors: result.violations },
-      );
+    // One bound on pattern checking for the whole request (see linearPattern.ts).
+    withPatternDeadline(REQUEST_MAX_MS, () => {
+      for (let i = 0; i < events.length; i++) this.validateEvent(events, i);
+    });
+  }
+
+  private validateEvent(events: readonly NewEvent[], i: number): void {
+    const event = events[i]!;
+    const state = this.subjects.get(event.eventType);
+    if (!state || !this.isEnforced(state)) return;
+    const latest = state.versions[state.versions.length - 1]!;
+    const where = events.length > 1 ? `events[${i}]: ` : '';
+    let result: ValidationResult;
+    try {
+      result = this.run(latest, JSON.parse(event.payloadJson));
+    } catch (err) {
+      if (err instanceof PatternCheckTooCostly) throw tooCostly(err, latest, where, { index: i, event_type: event.eventType });
+      throw err;
     }
+    if (result.valid) return;
+    const shown = result.violations.slice(0, 3).map(violationText).join('; ');
+    const more = result.violations.length > 3 ? ` (and ${result.violations.length - 3} more)` : '';
+    throw new AllSourceError(
+      'VALIDATION_FAILED',
+      `${where}payload does not match schema '${state.name}' version ${latest.version}: ${shown}${more}`,
+      { index: i, event_type: event.eventType, schema_version: latest.version, errors: result.violations },
+    );
   }
 
   private run(record: SchemaVersionRecord, payload: unknown): ValidationResult {
@@ -505,4 +530,13 @@ function parseRecord(raw: unknown, subject: string, version: number): SchemaVers
     tags: Array.isArray(r.tags) ? r.tags.filter((t): t is string => typeof t === 'string') : [],
     bytes: Buffer.byteLength(JSON.stringify(r.schema), 'utf8'),
   };
+}
+
+/** A payload whose pattern checks passed their bounds: refused as not validated (422). */
+function tooCostly(err: PatternCheckTooCostly, record: SchemaVersionRecord, where: string, details: Record<string, unknown> = {}): AllSourceError {
+  return new AllSourceError(
+    'VALIDATION_FAILED',
+    `${where}payload could not be checked against schema '${record.subject}' version ${record.version}: ${err.message}`,
+    { ...details, schema_version: record.version, errors: [] },
+  );
 }

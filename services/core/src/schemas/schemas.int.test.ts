@@ -199,6 +199,20 @@ describe('client patterns cannot stall the store', () => {
     await t.client.ingest({ event_type: subject, entity_id: 'b1', payload: { name: 'a'.repeat(10_000) } });
     expect((await t.client.queryEvents({ entity_id: 'b1' })).count).toBe(1);
 
+    // A large pattern checks only strings short enough for its bound: a longer one is refused, clearly.
+    await t.client.schemas.register({ subject: 'word.set', schema: { type: 'object', properties: { word: { type: 'string', pattern: '^[a-z]{0,999}$' } } } });
+    await t.client.raw('PUT', '/api/v1/schemas/word.set/enforcement', { body: { enforce: true } });
+    const long = await t.client.raw('POST', '/api/v1/events/batch', {
+      body: { events: [{ event_type: 'word.set', entity_id: 'w1', payload: { word: 'a' } }, { event_type: 'word.set', entity_id: 'w1', payload: { word: 'a'.repeat(6000) } }] },
+    });
+    expect(long.status).toBe(422);
+    expect(long.data).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      error: expect.stringMatching(/^Validation error: events\[1\]: payload could not be checked against schema 'word.set' version 1: a string of 6000 characters is too long to check against the pattern/),
+      details: { index: 1, event_type: 'word.set', schema_version: 1 },
+    });
+    expect((await t.client.queryEvents({ entity_id: 'w1' })).count).toBe(0);
+
     const lookahead = await t.client.raw('POST', '/api/v1/schemas', {
       body: { subject: 'password.set', schema: { type: 'string', pattern: '^(?=.*[A-Z]).{8,}$' } },
     });
