@@ -138,6 +138,11 @@ describe('SchemaCompiler', () => {
       ['^[\\b]$', '\b', true],
       ['^\\uD83D\\uDE00$', '\u{1F600}', true],
       ['^[.]$', 'x', false],
+      ['^[^\\S\\r\\n]+$', ' \t\u00a0\u3000\v', true],
+      ['^[^\\S\\r\\n]+$', ' \n', false],
+      ['^[\\d\\S]$', '\u00a0', false],
+      ['^[[:alpha:][]$', 'a', false],
+      ['^[[:a]x$', '[x', true],
     ];
     for (const [pattern, value, expected] of cases) {
       const { validate } = compiler.compile({ type: 'string', pattern });

@@ -8,11 +8,12 @@ import { RE2JS } from 're2js';
  * (re2js, a pure JavaScript port, no native build), whose matching time is linear in the input.
  *
  * Linear is not small: RE2's time is the input's length times (at worst) the size of the
- * compiled pattern, ~80 ns per program step per character here when its DFA gives up (e.g.
- * `(a|b)*a(a|b){20}c` against random a/b text: 5.6 µs a character). So two bounds hold besides:
- * one check may cost at most `CHECK_MAX_WORK` program steps × characters (~1 s at that worst
- * rate), and the checks of one request stop after `REQUEST_MAX_MS` (see `withPatternDeadline`).
- * Past either, validation fails with a `PatternCheckTooCostly`.
+ * compiled pattern, 80–160 ns per program step per character here when its DFA gives up (e.g.
+ * `(a|b)*a(a|b){20}c` against random a/b text with some `c`s: 5.6 µs a character and more). So
+ * two bounds hold besides: one check may cost at most `CHECK_MAX_WORK` program steps ×
+ * characters (270–550 ms measured at that worst rate), and the checks of one request stop after
+ * `REQUEST_MAX_MS` (see `withPatternDeadline`): ~250 ms plus one check at worst. Past either,
+ * validation fails with a `PatternCheckTooCostly`.
  *
  * Patterns must be valid ECMAScript (as JSON Schema says; `u` flag, as ajv compiles them), and
  * mean what they mean there: before RE2 sees a pattern, `.` and `\s`/`\S` are given their
@@ -29,7 +30,7 @@ export interface LinearPattern {
   toString(): string;
 }
 
-/** Most program steps × characters one check may cost (~1 s at RE2's worst rate here). */
+/** Most program steps × characters one check may cost (270–550 ms at RE2's worst rate here). */
 export const CHECK_MAX_WORK = 10_000_000;
 /** Longest the pattern checks of one request may take, in ms (checked between checks). */
 export const REQUEST_MAX_MS = 250;
@@ -42,6 +43,10 @@ export class PatternCheckTooCostly extends Error {}
 
 /** ECMAScript's white space and line terminators (what `\s` matches there), as class members. */
 const ECMA_SPACE = '\\t\\n\\x{0B}\\f\\r \\x{A0}\\x{1680}\\x{2000}-\\x{200A}\\x{2028}\\x{2029}\\x{202F}\\x{205F}\\x{3000}\\x{FEFF}';
+/** Everything else (what `\S` matches there), as class members: for `\S` inside a class. */
+const ECMA_NON_SPACE =
+  '\\x{0}-\\x{8}\\x{E}-\\x{1F}\\x{21}-\\x{9F}\\x{A1}-\\x{167F}\\x{1681}-\\x{1FFF}\\x{200B}-\\x{2027}\\x{202A}-\\x{202E}' +
+  '\\x{2030}-\\x{205E}\\x{2060}-\\x{2FFF}\\x{3001}-\\x{FEFE}\\x{FF00}-\\x{10FFFF}';
 /** What `.` matches in ECMAScript without the `s` flag: anything but a line terminator. */
 const ECMA_DOT = '[^\\n\\r\\x{2028}\\x{2029}]';
 
@@ -122,8 +127,7 @@ function withEcmaMeaning(pattern: string, refuse: (reason: string) => never): st
     if (c === '\\') {
       const d = pattern[i + 1] ?? '';
       if (d === 's') out += inClass ? ECMA_SPACE : `[${ECMA_SPACE}]`;
-      // Inside a class RE2's own \S stays (it also matches the non-ASCII spaces).
-      else if (d === 'S') out += inClass ? '\\S' : `[^${ECMA_SPACE}]`;
+      else if (d === 'S') out += inClass ? ECMA_NON_SPACE : `[^${ECMA_SPACE}]`;
       else if (d === 'k') refuse('a named backreference');
       // Backspace, which only a class can hold in ECMAScript (outside, `\b` is a word boundary).
       else if (d === 'b' && inClass) out += '\\x{08}';
@@ -139,7 +143,8 @@ function withEcmaMeaning(pattern: string, refuse: (reason: string) => never): st
     }
     if (inClass) {
       if (c === ']') inClass = false;
-      out += c;
+      // A `[` in a class is a plain character in ECMAScript; RE2 would read `[:name:]` as a POSIX class.
+      out += c === '[' ? '\\[' : c;
     } else if (c === '[') {
       inClass = true;
       out += c;

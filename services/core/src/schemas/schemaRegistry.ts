@@ -360,7 +360,14 @@ export class SchemaRegistry {
   private run(record: SchemaVersionRecord, payload: unknown): ValidationResult {
     const { validate } = this.validatorFor(record);
     const started = performance.now();
-    const valid = validate(payload) as boolean;
+    let valid: boolean;
+    try {
+      valid = validate(payload) as boolean;
+    } catch (err) {
+      // Refused for the cost of its pattern checks: counted as an invalid payload.
+      if (err instanceof PatternCheckTooCostly) this.observer.onValidation?.(record.subject, false, (performance.now() - started) / 1000);
+      throw err;
+    }
     const seconds = (performance.now() - started) / 1000;
     const found = valid ? [] : violations(validate.errors, this.limits.maxErrors);
     this.observer.onValidation?.(record.subject, valid, seconds);
