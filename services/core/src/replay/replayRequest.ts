@@ -1,5 +1,6 @@
 import { AllSourceError } from '@allsource/errors';
 import { parseTimestamp } from '../events/timestamps';
+import { entityIdProblem, eventTypeProblem } from '../events/validation';
 import type { ReplayRequest } from './replayManager';
 
 /** The projection a replay rebuilds when the request names none. */
@@ -40,13 +41,20 @@ export function parseReplayRequest(body: unknown, limits: ReplayRequestLimits): 
   if (typeof body !== 'object' || Array.isArray(body)) throw invalid('the body must be a JSON object');
   const b = body as Record<string, unknown>;
   const projectionName = optionalText(b, 'projection_name') ?? DEFAULT_REPLAY_PROJECTION;
+  // Requests are kept in the replay records and echoed back: strings as long as the body would
+  // be held that long (100 records of a 16 MiB entity_id held 1.3 GB and broke the listing).
+  if (projectionName.length > 128) throw invalid('projection_name must be 1-128 characters');
   const sinceUs = optionalTime(b, 'from_timestamp');
   const untilUs = optionalTime(b, 'to_timestamp');
   if (sinceUs !== undefined && untilUs !== undefined && sinceUs > untilUs) {
     throw invalid('from_timestamp must not be after to_timestamp');
   }
   const entityId = optionalText(b, 'entity_id');
+  const entityProblem = entityId === undefined ? undefined : entityIdProblem(entityId);
+  if (entityProblem) throw invalid(entityProblem);
   const eventType = optionalText(b, 'event_type');
+  const typeProblem = eventType === undefined ? undefined : eventTypeProblem(eventType);
+  if (typeProblem) throw invalid(typeProblem);
 
   let batchSize = Math.min(limits.defaultBatchSize, limits.maxBatchSize);
   const config = b.config;

@@ -63,6 +63,11 @@ describe('parseReplayRequest', () => {
     expect(invalid({ entity_id: '' })).toMatch(/entity_id/);
     expect(invalid({ event_type: 5 })).toMatch(/event_type/);
     expect(invalid({ projection_name: {} })).toMatch(/projection_name/);
+    // The rules of events' own fields, so no replay record holds a string the store would refuse.
+    expect(invalid({ entity_id: 'x'.repeat(129) })).toMatch(/entity_id must be 1-128 characters/);
+    expect(invalid({ entity_id: 'a\u0000b' })).toMatch(/control characters/);
+    expect(invalid({ event_type: 'Not.Valid' })).toMatch(/event_type may hold lowercase letters/);
+    expect(invalid({ projection_name: 'p'.repeat(129) })).toMatch(/projection_name must be 1-128 characters/);
     expect(invalid({ config: 3 })).toMatch(/config must be an object/);
     expect(invalid({ config: { batch_size: 0 } })).toMatch(/batch_size/);
     expect(invalid({ config: { batch_size: 5001 } })).toMatch(/between 1 and 5000/);
