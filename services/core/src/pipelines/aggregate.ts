@@ -98,10 +98,17 @@ export function jsonKind(v: unknown): string {
   return typeof v;
 }
 
+/**
+ * Group values longer than this (in UTF-16 units) go to `__other__`: a group keeps its value in
+ * memory as long as it lives, and values come from payloads, so a group budget of 1 MiB values
+ * would hold gigabytes.
+ */
+export const GROUP_VALUE_MAX_LENGTH = 256;
+
 /** How many distinct groups an operator may hold at once; past it, new groups fold into `__other__`. */
 export class GroupBudget {
   used = 0;
-  /** Events that went to `__other__` because the budget was spent. */
+  /** Events that went to `__other__`: the budget was spent, or their group value was too long. */
   foldedEvents = 0;
 
   constructor(readonly max: number) {}
@@ -132,10 +139,11 @@ export class GroupTable {
   }
 
   add(route: string | null, group: string | null, value: number | undefined): void {
+    const tooLong = group !== null && group.length > GROUP_VALUE_MAX_LENGTH;
     let key = groupKey(route, group, false);
-    let entry = this.entries.get(key);
+    let entry = tooLong ? undefined : this.entries.get(key);
     if (!entry) {
-      if (this.budget.used < this.budget.max) {
+      if (!tooLong && this.budget.used < this.budget.max) {
         this.budget.used++;
         this.charged++;
         entry = { route, group, folded: false, acc: newAccumulator() };

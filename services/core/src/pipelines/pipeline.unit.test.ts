@@ -171,6 +171,19 @@ describe('reduce operator', () => {
     ]);
     expect(result.events_folded).toBe(3);
   });
+
+  it('sends group values longer than 256 characters to __other__, without spending the group budget', () => {
+    const p = testPipeline({ operators: [{ type: 'reduce', function: 'count', group_by: 'k' }] }, { maxGroups: 2 });
+    const long = 'x'.repeat(257);
+    feed(p, [long, 'a', long + 'y', 'x'.repeat(256)].map((k) => ev('t.e', { k })));
+    const result = ops(p)[0]!;
+    expect(result.groups).toEqual([
+      { group: 'a', count: 1, value: 1 },
+      { group: 'x'.repeat(256), count: 1, value: 1 },
+      { group: '__other__', count: 2, value: 2, folded: true },
+    ]);
+    expect(result.events_folded).toBe(2);
+  });
 });
 
 describe('tumbling windows', () => {

@@ -33,6 +33,8 @@ export const CONFIG_BOUNDS = {
   enrichFieldsMax: 64,
   branchesMax: 1000,
   routeMaxLength: 128,
+  /** The whole config as canonical JSON (filter values and branch values are the open-ended parts). */
+  configMaxBytes: 256 * 1024,
   /** A sliding window's size / slide: how many windows one event updates. */
   slidingWindowsPerEventMax: 100,
   /** Window sizes, slides and timeouts: 1 ms up to 366 days. */
@@ -165,7 +167,13 @@ export function validatePipelineConfig(body: unknown, limits: ValidationLimits):
     enabled = body.enabled;
   }
 
-  return { id, name, description, source_event_types: sourceEventTypes, operators, enabled };
+  const config: PipelineConfig = { id, name, description, source_event_types: sourceEventTypes, operators, enabled };
+  // Configs are kept (up to PIPELINE_MAX of them) and listed whole: each is bounded as a whole.
+  const bytes = Buffer.byteLength(JSON.stringify(config), 'utf8');
+  if (bytes > CONFIG_BOUNDS.configMaxBytes) {
+    throw invalid(`${where}: the config is ${bytes} bytes as JSON, more than ${CONFIG_BOUNDS.configMaxBytes}`);
+  }
+  return config;
 }
 
 function validateOperator(op: unknown, at: string): OperatorConfig {

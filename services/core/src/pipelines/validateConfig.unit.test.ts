@@ -140,6 +140,12 @@ describe('validatePipelineConfig', () => {
     rejects(body, reason);
   });
 
+  it('bounds the whole config: 256 KiB of JSON (filter values and branch values are otherwise open)', () => {
+    const config = (value: string) => ({ name: 'p', source_event_types: [], operators: [{ type: 'filter', field: 'a', op: 'eq', value }] });
+    expect(validatePipelineConfig(config('v'.repeat(200_000)), limits).operators).toHaveLength(1);
+    expect(() => validatePipelineConfig(config('v'.repeat(300_000)), limits)).toThrow(/the config is \d+ bytes as JSON, more than 262144/);
+  });
+
   it('keeps branch values as plain data (no prototype)', () => {
     const config = validatePipelineConfig(JSON.parse('{"name":"p","source_event_types":[],"operators":[{"type":"branch","field":"a","branches":{"__proto__":"proto","toString":"ts"}}]}'), limits);
     const branch = config.operators[0];
