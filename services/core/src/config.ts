@@ -187,7 +187,7 @@ export const DEFAULTS: CoreConfig = {
   schemaEnforcement: 'off',
   schemaMaxSubjects: 10_000,
   schemaMaxVersionsPerSubject: 1000,
-  schemaMaxSchemaBytes: 256 * 1024,
+  schemaMaxSchemaBytes: 64 * 1024,
   schemaMaxTotalBytes: 256 * MiB,
   schemaValidatorCacheEntries: 1000,
   schemaMaxPendingWrites: 64,
