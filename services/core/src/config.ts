@@ -44,6 +44,8 @@ export interface CoreConfig extends ServiceSettings {
   maxQueryLimit: number;
   maxEntityHistory: number;
   entitySnapshotCacheEntries: number;
+  /** JSON bytes (estimated) of the states that cache holds. */
+  entitySnapshotCacheBytes: number;
 
   /** Projections: most keys one GET /api/v1/projections/:name/state page holds (also its default `limit`). */
   projectionStateMaxKeys: number;
@@ -114,6 +116,8 @@ export interface CoreConfig extends ServiceSettings {
   pipelineWindowLatenessMs: number;
   /** Entity states kept for pipeline `enrich` operators that read entities (LRU). */
   pipelineEnrichCacheEntries: number;
+  /** JSON bytes (estimated) of the states that cache holds. */
+  pipelineEnrichCacheBytes: number;
 
   /** WebSocket live stream (GET /api/v1/events/stream): connections above this are refused with 503. */
   wsMaxConnections: number;
@@ -160,6 +164,7 @@ export const DEFAULTS: CoreConfig = {
   maxQueryLimit: 10_000,
   maxEntityHistory: 10_000,
   entitySnapshotCacheEntries: 10_000,
+  entitySnapshotCacheBytes: 64 * MiB,
 
   projectionStateMaxKeys: 1000,
   projectionStateMaxBytes: 4 * MiB,
@@ -200,6 +205,7 @@ export const DEFAULTS: CoreConfig = {
   pipelineRecentOutputs: 10,
   pipelineWindowLatenessMs: 5000,
   pipelineEnrichCacheEntries: 10_000,
+  pipelineEnrichCacheBytes: 64 * MiB,
 
   wsMaxConnections: 1000,
   wsMaxBufferedBytes: 4 * MiB,
@@ -236,6 +242,7 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     maxQueryLimit: envInt(env, 'MAX_QUERY_LIMIT', d.maxQueryLimit, 1),
     maxEntityHistory: envInt(env, 'MAX_ENTITY_HISTORY', d.maxEntityHistory, 1),
     entitySnapshotCacheEntries: envInt(env, 'ENTITY_SNAPSHOT_CACHE_ENTRIES', d.entitySnapshotCacheEntries, 1),
+    entitySnapshotCacheBytes: envInt(env, 'ENTITY_SNAPSHOT_CACHE_BYTES', d.entitySnapshotCacheBytes, 1024),
 
     projectionStateMaxKeys: envInt(env, 'PROJECTION_STATE_MAX_KEYS', d.projectionStateMaxKeys, 1, 1_000_000),
     projectionStateMaxBytes: envInt(env, 'PROJECTION_STATE_MAX_BYTES', d.projectionStateMaxBytes, 1024),
@@ -276,6 +283,7 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     pipelineRecentOutputs: envInt(env, 'PIPELINE_RECENT_OUTPUTS', d.pipelineRecentOutputs, 0, 1000),
     pipelineWindowLatenessMs: envInt(env, 'PIPELINE_WINDOW_LATENESS_MS', d.pipelineWindowLatenessMs, 0, 86_400_000),
     pipelineEnrichCacheEntries: envInt(env, 'PIPELINE_ENRICH_CACHE_ENTRIES', d.pipelineEnrichCacheEntries, 1, 10_000_000),
+    pipelineEnrichCacheBytes: envInt(env, 'PIPELINE_ENRICH_CACHE_BYTES', d.pipelineEnrichCacheBytes, 1024),
 
     wsMaxConnections: envInt(env, 'WS_MAX_CONNECTIONS', d.wsMaxConnections, 1),
     wsMaxBufferedBytes: envInt(env, 'WS_MAX_BUFFERED_BYTES', d.wsMaxBufferedBytes, 1024),

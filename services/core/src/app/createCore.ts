@@ -86,7 +86,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
       logger.warn({ projection: name, err }, 'projection failed on an event');
     },
   });
-  const entitySnapshots = new EntitySnapshotsProjection(store, config.entitySnapshotCacheEntries);
+  const entitySnapshots = new EntitySnapshotsProjection(store, config.entitySnapshotCacheEntries, config.entitySnapshotCacheBytes);
   projections.register(entitySnapshots);
   projections.register(new EventCountersProjection());
   for (const projection of options.extraProjections ?? []) projections.register(projection);

@@ -1,4 +1,5 @@
 import { emptyState, mergeInto, type EntityStateObject } from '../query/entityState';
+import { StateLru } from '../query/stateLru';
 import type { PipelineEvent } from './pipelineEvent';
 
 interface Entry {
@@ -15,6 +16,8 @@ export interface EntityFoldResult {
 export interface EntityStateCacheOptions {
   /** Most entity states kept (PIPELINE_ENRICH_CACHE_ENTRIES); least recently used go first. */
   maxEntries: number;
+  /** Most JSON bytes of those states, estimated (PIPELINE_ENRICH_CACHE_BYTES; see `StateLru`). */
+  maxBytes: number;
   /** Most loads from the store in flight at once; misses past it are not loaded. */
   maxPendingLoads: number;
   /** Read an entity's whole state and how many events it covers (from the store). */
@@ -31,13 +34,15 @@ export interface EntityStateCacheOptions {
  * loaded in the background on a miss and is there for later events.
  */
 export class EntityStateCache {
-  private entries = new Map<string, Entry>();
+  private entries: StateLru<Entry>;
   private readonly pending = new Set<string>();
   private generation = 0;
   loads = 0;
   skippedLoads = 0;
 
-  constructor(private readonly opts: EntityStateCacheOptions) {}
+  constructor(private readonly opts: EntityStateCacheOptions) {
+    this.entries = new StateLru(opts.maxEntries, opts.maxBytes);
+  }
 
   get size(): number {
     return this.entries.size;
@@ -45,22 +50,19 @@ export class EntityStateCache {
 
   /** The state of an entity, or undefined when it is not cached. */
   get(entityId: string): EntityStateObject | undefined {
-    const e = this.entries.get(entityId);
-    if (!e) return undefined;
-    this.entries.delete(entityId);
-    this.entries.set(entityId, e);
-    return e.state;
+    return this.entries.get(entityId)?.state;
   }
 
   /** Keep cached states current with one commit group. */
   apply(events: readonly PipelineEvent[]): void {
     for (const input of events) {
       const e = input.event;
-      const entry = this.entries.get(e.entityId);
+      const entry = this.entries.peek(e.entityId);
       if (entry) {
         if (e.version === entry.version + 1) {
           mergeInto(entry.state, input.payload);
           entry.version = e.version;
+          this.entries.grew(e.entityId, e.payloadJson.length);
         } else if (e.version > entry.version) {
           // Out of step (should not happen): drop it; the next miss loads it again.
           this.entries.delete(e.entityId);
@@ -68,14 +70,9 @@ export class EntityStateCache {
       } else if (e.version === 1) {
         const state = emptyState();
         mergeInto(state, input.payload);
-        this.insert(e.entityId, { state, version: 1 });
+        this.entries.set(e.entityId, { state, version: 1 }, e.payloadJson.length);
       }
     }
-  }
-
-  private insert(entityId: string, entry: Entry): void {
-    this.entries.set(entityId, entry);
-    while (this.entries.size > this.opts.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
   }
 
   /** Load an entity in the background (deduplicated, bounded); errors only skip the load. */
@@ -94,7 +91,7 @@ export class EntityStateCache {
         // Cache only when no event of the entity was committed while reading, and not cleared since.
         if (!fold || generation !== this.generation || this.entries.has(entityId)) return;
         if (this.opts.versionOf(entityId) !== fold.eventCount) return;
-        this.insert(entityId, { state: fold.state, version: fold.eventCount });
+        this.entries.set(entityId, { state: fold.state, version: fold.eventCount }, JSON.stringify(fold.state).length);
       })
       .catch(() => undefined)
       .finally(() => this.pending.delete(entityId));
@@ -106,7 +103,7 @@ export class EntityStateCache {
   }
 
   clear(): void {
-    this.entries = new Map();
+    this.entries = new StateLru(this.opts.maxEntries, this.opts.maxBytes);
     this.generation++;
   }
 }

@@ -13,6 +13,7 @@ async function until(check: () => boolean): Promise<void> {
 
 describe('EntityStateCache', () => {
   const noLoad = {
+    maxBytes: 1 << 20,
     maxPendingLoads: 4,
     load: async (): Promise<EntityFoldResult | undefined> => undefined,
     versionOf: () => 0,
@@ -42,11 +43,25 @@ describe('EntityStateCache', () => {
     expect(cache.get('c')).toBeDefined();
   });
 
+  it('bounds the states by their JSON size too, counting what each commit merges in', () => {
+    const cache = new EntityStateCache({ ...noLoad, maxEntries: 100, maxBytes: 800 });
+    cache.apply(wrap(storedEvent('u.c', { text: 'x'.repeat(60) }, { entity: 'a' }), storedEvent('u.c', { text: 'y'.repeat(60) }, { entity: 'b' })));
+    expect(cache.size).toBe(2);
+    // a grows past an eighth of the bound: dropped (the next event needing it is a miss).
+    cache.apply(wrap(storedEvent('u.c', { more: 'z'.repeat(60) }, { entity: 'a', version: 2 })));
+    expect(cache.get('a')).toBeUndefined();
+    expect(cache.get('b')).toBeDefined();
+    // A first event too large for the cache is not kept.
+    cache.apply(wrap(storedEvent('u.c', { text: 'w'.repeat(200) }, { entity: 'c' })));
+    expect(cache.get('c')).toBeUndefined();
+  });
+
   it('loads a missed entity in the background, once, and only if it is still current', async () => {
     let version = 3;
     const loads: string[] = [];
     const cache = new EntityStateCache({
       maxEntries: 10,
+      maxBytes: 1 << 20,
       maxPendingLoads: 1,
       load: async (id) => {
         loads.push(id);
@@ -73,6 +88,7 @@ describe('EntityStateCache', () => {
     let release: () => void = () => undefined;
     const cache = new EntityStateCache({
       maxEntries: 10,
+      maxBytes: 1 << 20,
       maxPendingLoads: 4,
       load: () => new Promise((resolve) => (release = () => resolve({ state: Object.create(null), eventCount: 1 }))),
       versionOf: () => 1,

@@ -126,7 +126,7 @@ describe('PipelineManager', () => {
   });
 
   it('keeps entity states for enrich only while an active pipeline reads them', async () => {
-    const cache = new EntityStateCache({ maxEntries: 100, maxPendingLoads: 4, load: async () => undefined, versionOf: () => 0 });
+    const cache = new EntityStateCache({ maxEntries: 100, maxBytes: 1 << 20, maxPendingLoads: 4, load: async () => undefined, versionOf: () => 0 });
     const m = await open({
       entityCache: cache,
       pipeline: { ...TEST_PIPELINE_OPTIONS, entityState: (id) => cache.get(id), onEntityMiss: (id) => cache.warm(id) },

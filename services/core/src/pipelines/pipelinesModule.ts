@@ -21,6 +21,7 @@ export async function createPipelinesModule(deps: CoreModuleDeps, options: { fs?
 
   const entityCache = new EntityStateCache({
     maxEntries: config.pipelineEnrichCacheEntries,
+    maxBytes: config.pipelineEnrichCacheBytes,
     maxPendingLoads: ENRICH_MAX_PENDING_LOADS,
     load: async (entityId) => {
       const fold = await foldEntity(store, entityId, undefined, 0);

@@ -117,7 +117,7 @@ describe('projections API', () => {
     const { total_entities } = await t.client.stats();
     expect(await t.client.projections.state('entity_snapshots')).toMatchObject({
       name: 'entity_snapshots',
-      state: { total_entities, max_entries: 10_000, cached_entities: expect.any(Number) },
+      state: { total_entities, max_entries: 10_000, cached_entities: expect.any(Number), cached_bytes: expect.any(Number), max_bytes: 64 * 1024 * 1024 },
     });
     expect(await t.client.projections.state('entity_snapshots', { key: 'user-1' })).toEqual({
       name: 'entity_snapshots',
