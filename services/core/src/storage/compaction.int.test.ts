@@ -12,7 +12,7 @@ import { readParquetRows, rowToStoredEvent, useDuck } from '../testing/duckdb';
 import { useOpenStores } from '../testing/storeOptions';
 import { useTempDir } from '../testing/tempDirs';
 import { waitFor } from '../testing/wait';
-import type { EventStore, CompactionResult, EventStoreOptions } from './eventStore';
+import { MAX_COMPACTIONS_WAITING, type EventStore, type CompactionResult, type EventStoreOptions } from './eventStore';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import type { Manifest } from './segments/manifest';
 
@@ -196,6 +196,11 @@ describe('EventStore.compact', () => {
     expect(store.compactionStats()).toMatchObject({ compactions: 0, filesCompacted: 0, failures: 0 });
     expect((await readAll(store)).slice(0, 23)).toEqual([...written, ...buffered]);
     await expect(store.compact({ minFiles: 1 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    // At most MAX_COMPACTIONS_WAITING passes wait or run at once: the next call is refused, not queued.
+    const passes = Array.from({ length: MAX_COMPACTIONS_WAITING }, () => store.compact(SMALL));
+    await expect(store.compact(SMALL)).rejects.toMatchObject({ code: 'OVERLOADED' });
+    await Promise.all(passes);
+    expect(await store.compact(SMALL)).toMatchObject({ filesCompacted: 0 });
   });
 
   it('merges only runs of adjacent segments below the size threshold, up to the target size, of at least minFiles', async () => {

@@ -161,6 +161,8 @@ export type CommitListener = (events: readonly StoredEvent[]) => void;
  */
 /** Appends that may wait at once for buffer space; further ones are refused (503) at once. */
 export const MAX_BUFFER_WAITERS = 256;
+/** Compaction passes waiting or running at once; more calls are refused (each pass runs in turn). */
+export const MAX_COMPACTIONS_WAITING = 4;
 
 export class EventStore {
   readonly index = new EventIndex();
@@ -671,6 +673,9 @@ export class EventStore {
       return Promise.reject(new AllSourceError('INVALID_INPUT', 'compaction needs minFiles >= 2 and positive byte bounds'));
     }
     if (this.closed) return Promise.reject(new AllSourceError('STORAGE_UNAVAILABLE', 'the store is shutting down'));
+    if (this.compactionsWaiting >= MAX_COMPACTIONS_WAITING) {
+      return Promise.reject(new AllSourceError('OVERLOADED', `${this.compactionsWaiting} compaction passes are already waiting or running; retry once they are done`));
+    }
     this.compactionsWaiting++;
     const pass = this.compactionChain.then(() => this.compactPass(opts)).finally(() => this.compactionsWaiting--);
     this.compactionChain = pass.catch(() => undefined);
