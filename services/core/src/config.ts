@@ -43,6 +43,8 @@ export interface CoreConfig extends ServiceSettings {
   maxEventBytes: number;
   maxQueryLimit: number;
   maxEntityHistory: number;
+  /** Largest query answer and entity history, in bytes: past it the answer stops early and says so. */
+  maxAnswerBytes: number;
   entitySnapshotCacheEntries: number;
   /** JSON bytes (estimated) of the states that cache holds. */
   entitySnapshotCacheBytes: number;
@@ -163,6 +165,7 @@ export const DEFAULTS: CoreConfig = {
   maxEventBytes: 1 * MiB,
   maxQueryLimit: 10_000,
   maxEntityHistory: 10_000,
+  maxAnswerBytes: 64 * MiB,
   entitySnapshotCacheEntries: 10_000,
   entitySnapshotCacheBytes: 64 * MiB,
 
@@ -241,6 +244,7 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     maxEventBytes: envInt(env, 'MAX_EVENT_BYTES', d.maxEventBytes, 64),
     maxQueryLimit: envInt(env, 'MAX_QUERY_LIMIT', d.maxQueryLimit, 1),
     maxEntityHistory: envInt(env, 'MAX_ENTITY_HISTORY', d.maxEntityHistory, 1),
+    maxAnswerBytes: envInt(env, 'MAX_ANSWER_BYTES', d.maxAnswerBytes, 1024),
     entitySnapshotCacheEntries: envInt(env, 'ENTITY_SNAPSHOT_CACHE_ENTRIES', d.entitySnapshotCacheEntries, 1),
     entitySnapshotCacheBytes: envInt(env, 'ENTITY_SNAPSHOT_CACHE_BYTES', d.entitySnapshotCacheBytes, 1024),
 

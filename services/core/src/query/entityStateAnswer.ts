@@ -29,6 +29,7 @@ export async function entityStateAnswer(
   asOfUs: number | undefined,
   historyLimit: number,
   snapshots?: SnapshotLookup,
+  historyMaxBytes = Number.POSITIVE_INFINITY,
 ): Promise<EntityStateAnswer | undefined> {
   const list = store.index.positionsOfEntity(entityId);
   if (!list || list.length === 0) return undefined;
@@ -36,16 +37,19 @@ export async function entityStateAnswer(
   if (end === 0) return undefined;
   const { stored, from } = startingPoint(entityId, end, snapshots);
   const state = from > 0 ? stored!.restore() : emptyState();
-  const history = new JsonOutput(64 + Math.min(end, historyLimit) * 256);
-  const writer = new HistoryWriter(store, history, state, from);
+  const history = new JsonOutput(64 + Math.min(Math.min(end, historyLimit) * 256, historyMaxBytes));
+  const writer = new HistoryWriter(store, history, state, from, historyMaxBytes);
 
-  // The history's events: written, and folded past the stored state.
+  // The history's events: written (up to its byte bound), and folded past the stored state.
   const historyEnd = Math.min(end, historyLimit);
-  for (let start = 0; start < historyEnd; start += CHUNK) {
-    await store.visitPositions(list.data.subarray(start, Math.min(historyEnd, start + CHUNK)), writer);
+  let visited = 0;
+  while (visited < historyEnd && !writer.full) {
+    const next = Math.min(historyEnd, visited + CHUNK);
+    await store.visitPositions(list.data.subarray(visited, next), writer);
+    visited = next;
   }
-  // The rest, past the history cap: folded only.
-  for (let start = Math.max(from, historyEnd); start < end; start += CHUNK) {
+  // The rest, past the history's bounds: folded only.
+  for (let start = Math.max(from, visited); start < end; start += CHUNK) {
     for (const e of await store.readPositions(list.data.subarray(start, Math.min(end, start + CHUNK)))) {
       mergeInto(state, JSON.parse(e.payloadJson));
     }
@@ -58,7 +62,7 @@ export async function entityStateAnswer(
   out.text(JSON.stringify(state));
   out.ascii(',"history":[');
   out.bytes(historyBytes, 0, historyBytes.length);
-  out.ascii(historyEnd < end ? '],"history_truncated":true}' : ']}');
+  out.ascii(historyEnd < end || writer.full ? '],"history_truncated":true}' : ']}');
   history.recycle();
   return { eventCount: end, out };
 }
@@ -75,26 +79,56 @@ class HistoryWriter implements EventVisitor {
   private readonly state: EntityStateObject;
   private readonly from: number;
   private readonly typeLiterals = new Map<number, string>();
+  /** History entries written; past `maxBytes` no more are (`full`), the fold goes on. */
+  private written = 0;
+  full = false;
 
-  constructor(store: EventStore, out: JsonOutput, state: EntityStateObject, from: number) {
+  constructor(
+    store: EventStore,
+    out: JsonOutput,
+    state: EntityStateObject,
+    from: number,
+    private readonly maxBytes: number,
+  ) {
     this.store = store;
     this.out = out;
     this.state = state;
     this.from = from;
   }
 
+  /** Keep the entry just written unless it took the history past its bound (the first always stays). */
+  private keep(mark: number): void {
+    if (this.written > 0 && this.out.length > this.maxBytes) {
+      this.out.truncate(mark);
+      this.full = true;
+    } else {
+      this.written++;
+    }
+  }
+
   buffered(e: StoredEvent): void {
-    this.out.text(
-      `${this.next > 0 ? ',' : ''}{"event_id":"${e.id}","type":${jsonString(e.eventType)},"timestamp":"${formatTimestamp(e.timestampUs)}","payload":${e.payloadJson}}`,
-    );
+    if (!this.full) {
+      const mark = this.out.length;
+      this.out.text(
+        `${this.written > 0 ? ',' : ''}{"event_id":"${e.id}","type":${jsonString(e.eventType)},"timestamp":"${formatTimestamp(e.timestampUs)}","payload":${e.payloadJson}}`,
+      );
+      this.keep(mark);
+    }
     if (this.next >= this.from) mergeInto(this.state, JSON.parse(e.payloadJson));
     this.next++;
   }
 
   stored(c: RowGroupColumns, row: number, position: number): void {
+    if (!this.full) this.writeStored(c, row, position);
+    if (this.next >= this.from) mergeInto(this.state, JSON.parse(stringAt(c.payload, row)!));
+    this.next++;
+  }
+
+  private writeStored(c: RowGroupColumns, row: number, position: number): void {
+    const mark = this.out.length;
     const out = this.out;
     const index = this.store.index;
-    out.ascii(this.next > 0 ? ',{"event_id":"' : '{"event_id":"');
+    out.ascii(this.written > 0 ? ',{"event_id":"' : '{"event_id":"');
     column(out, c.id, row);
     out.ascii('","type":');
     out.text(literal(this.typeLiterals, index.types.values, index.typeOf[position]!));
@@ -103,7 +137,6 @@ class HistoryWriter implements EventVisitor {
     out.ascii('","payload":');
     column(out, c.payload, row);
     out.ascii('}');
-    if (this.next >= this.from) mergeInto(this.state, JSON.parse(stringAt(c.payload, row)!));
-    this.next++;
+    this.keep(mark);
   }
 }

@@ -25,6 +25,8 @@ export function eventJson(e: StoredEvent): string {
  */
 export class EventsJsonWriter implements EventVisitor {
   count = 0;
+  /** An event did not fit in `maxBytes`: it and every later one were left out. */
+  full = false;
   private readonly out: JsonOutput;
   private readonly index: EventIndex;
   /** JSON string literals of the dictionary values met so far (a few per answer). */
@@ -35,17 +37,32 @@ export class EventsJsonWriter implements EventVisitor {
   private lastEntity = -1;
   private lastTenant = -1;
 
-  constructor(index: EventIndex, out: JsonOutput) {
+  /** `maxBytes`: the answer's bound; the first event always goes in, whatever its size. */
+  constructor(index: EventIndex, out: JsonOutput, private readonly maxBytes = Number.POSITIVE_INFINITY) {
     this.index = index;
     this.out = out;
   }
 
+  /** Whether the event just written went past the bound (then it is taken back out). */
+  private overflowed(mark: number): boolean {
+    if (this.count === 1 || this.out.length <= this.maxBytes) return false;
+    this.out.truncate(mark);
+    this.count--;
+    this.full = true;
+    return true;
+  }
+
   buffered(event: StoredEvent): void {
+    if (this.full) return;
+    const mark = this.out.length;
     if (this.count++ > 0) this.out.ascii(',');
     this.out.text(eventJson(event));
+    this.overflowed(mark);
   }
 
   stored(c: RowGroupColumns, row: number, position: number): void {
+    if (this.full) return;
+    const mark = this.out.length;
     const out = this.out;
     const index = this.index;
     // Nothing is allocated for an event: constant text, copied bytes, digits written in place;
@@ -65,6 +82,7 @@ export class EventsJsonWriter implements EventVisitor {
     out.ascii('","version":');
     out.integer(c.version[row]!);
     out.ascii('}');
+    this.overflowed(mark);
   }
 
   /**

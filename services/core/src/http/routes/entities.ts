@@ -24,7 +24,7 @@ export function entityRoutes(app: Express, ctx: HttpContext): void {
     const entityId = req.params.entity_id;
     const asOf = optionalTimestamp(req.query as Record<string, unknown>, 'as_of');
     const started = performance.now();
-    const answer = await entityStateAnswer(ctx.store, entityId, asOf, ctx.config.maxEntityHistory, ctx.entitySnapshots.snapshotLookup);
+    const answer = await entityStateAnswer(ctx.store, entityId, asOf, ctx.config.maxEntityHistory, ctx.entitySnapshots.snapshotLookup, ctx.config.maxAnswerBytes);
     ctx.metrics.recordQuery('state', (performance.now() - started) / 1000, answer?.eventCount ?? 0);
     if (!answer) {
       throw new AllSourceError('ENTITY_NOT_FOUND', `no events for entity '${entityId}'${asOf !== undefined ? ' up to as_of' : ''}`);

@@ -702,3 +702,54 @@ describe('concurrent queries', () => {
     });
   });
 });
+
+describe('answer size bound (MAX_ANSWER_BYTES)', () => {
+  let t: TestCore;
+  const ids: string[] = [];
+
+  beforeAll(async () => {
+    t = await startTestCore({ MAX_ANSWER_BYTES: '4096', ROW_GROUP_SIZE: '16' });
+    // 60 events of ~300 bytes each in an answer: about 18 KB, some flushed to segments, some buffered.
+    for (let b = 0; b < 3; b++) {
+      const res = await t.client.ingestBatch(Array.from({ length: 20 }, (_, i) => ({ event_type: 'big.one', entity_id: 'big', payload: { b, i, text: 'x'.repeat(150) } })));
+      ids.push(...res.events.map((e) => e.event_id));
+      if (b === 1) await t.core.store.flush();
+    }
+    // One event larger than the bound on its own.
+    ids.push((await t.client.ingest({ event_type: 'big.one', entity_id: 'big', payload: { text: 'y'.repeat(6000) } })).event_id);
+  });
+  afterAll(() => t.stop());
+
+  it('stops a query answer at the bound, says so, and the next page continues from next_offset', async () => {
+    const pages: string[][] = [];
+    let offset = 0;
+    for (let k = 0; k < 20; k++) {
+      const res = await t.client.raw('GET', '/api/v1/events/query', { params: { entity_id: 'big', offset } });
+      expect(res.status).toBe(200);
+      const body = res.data as { events: Array<{ id: string }>; count: number; truncated?: boolean; next_offset?: number };
+      expect(body.count).toBe(body.events.length);
+      pages.push(body.events.map((e) => e.id));
+      // Within the bound, unless a single event is larger (it still comes, alone).
+      if (body.count > 1) expect(Buffer.byteLength(JSON.stringify(res.data))).toBeLessThanOrEqual(4096);
+      if (!body.truncated) break;
+      expect(body.next_offset).toBe(offset + body.count);
+      offset = body.next_offset!;
+    }
+    expect(pages.length).toBeGreaterThan(3);
+    expect(pages.at(-1)).toEqual([ids.at(-1)]);
+    expect(pages.flat()).toEqual(ids);
+  });
+
+  it('stops an entity state history at the bound, with the state and count still complete', async () => {
+    const res = await t.client.raw('GET', '/api/v1/entities/big/state');
+    expect(res.status).toBe(200);
+    const body = res.data as { event_count: number; current_state: Record<string, unknown>; history: Array<{ event_id: string }>; history_truncated?: boolean };
+    expect(body.event_count).toBe(ids.length);
+    expect(body.history_truncated).toBe(true);
+    expect(body.history.length).toBeGreaterThan(0);
+    expect(body.history.length).toBeLessThan(ids.length);
+    expect(body.history.map((h) => h.event_id)).toEqual(ids.slice(0, body.history.length));
+    // The fold went on past the history: the last event's payload is in the state.
+    expect(body.current_state).toMatchObject({ b: 2, i: 19, text: 'y'.repeat(6000) });
+  });
+});

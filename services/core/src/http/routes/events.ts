@@ -10,6 +10,8 @@ import type { HttpContext } from '../context';
 import { sendJsonOutput, sendJsonText } from '../jsonAnswer';
 import { optionalEnum, optionalInt, optionalString, optionalTimestamp } from '../params';
 
+/** Events visited at a time for a query answer (it stops between chunks once full). */
+const ANSWER_CHUNK = 256;
 /** First guess of an event's size in a query answer (a few hundred bytes with a small payload). */
 const ANSWER_BYTES_PER_EVENT = 320;
 
@@ -62,11 +64,16 @@ export function eventRoutes(app: Express, ctx: HttpContext): void {
     // sized for the usual event up front: growing it by doubling cost two more allocations and
     // copies of the answer, and their memory outside the heap brought on full collections.
     const positions = selectPositions(ctx.store.index, query);
-    const out = new JsonOutput(64 + positions.length * ANSWER_BYTES_PER_EVENT);
+    const out = new JsonOutput(64 + Math.min(positions.length * ANSWER_BYTES_PER_EVENT, ctx.config.maxAnswerBytes));
     out.ascii('{"events":[');
-    const events = new EventsJsonWriter(ctx.store.index, out);
-    await ctx.store.visitPositions(positions, events);
-    out.ascii(`],"count":${events.count}}`);
+    // The answer stops at MAX_ANSWER_BYTES (limit × MAX_EVENT_BYTES could be gigabytes): visited
+    // a chunk at a time, the writer skipping what no longer fits.
+    const events = new EventsJsonWriter(ctx.store.index, out, ctx.config.maxAnswerBytes);
+    for (let start = 0; start < positions.length && !events.full; start += ANSWER_CHUNK) {
+      await ctx.store.visitPositions(positions.slice(start, start + ANSWER_CHUNK), events);
+    }
+    const more = events.count < positions.length ? `,"truncated":true,"next_offset":${query.offset + events.count}` : '';
+    out.ascii(`],"count":${events.count}${more}}`);
     ctx.metrics.recordQuery(queryTypeOf(query), (performance.now() - started) / 1000, events.count);
     sendJsonOutput(res, out);
   });
