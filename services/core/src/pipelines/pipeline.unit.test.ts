@@ -356,6 +356,20 @@ describe('session windows', () => {
     ]);
     expect(result.events_folded).toBe(2);
   });
+
+  it('sends group values longer than 256 characters to the __other__ session, without spending the group budget', () => {
+    const p = testPipeline(
+      { operators: [{ type: 'window', config: { window_type: 'session', session_timeout_seconds: 60 }, aggregation: { function: 'count', group_by: 'user' } }] },
+      { maxGroups: 1 },
+    );
+    feed(p, ['z'.repeat(300), 'a', 'z'.repeat(257)].map((user) => ev('t.e', { user }, { at: '2026-01-01T00:00:00Z' })));
+    const result = ops(p)[0]!;
+    expect((result.windows as Json[]).map((w) => w.groups)).toEqual([
+      [{ group: '__other__', count: 2, value: 2, folded: true }],
+      [{ group: 'a', count: 1, value: 1 }],
+    ]);
+    expect(result.events_folded).toBe(2);
+  });
 });
 
 describe('enrich operator', () => {

@@ -1,5 +1,5 @@
 import { formatTimestamp } from '../events/timestamps';
-import { GroupBudget, GroupTable, newAccumulator, accumulate, aggregateValue, OTHER_GROUP, type GroupResult } from './aggregate';
+import { GroupBudget, GroupTable, GROUP_VALUE_MAX_LENGTH, newAccumulator, accumulate, aggregateValue, OTHER_GROUP, type GroupResult } from './aggregate';
 import type { ReduceFunction, WindowSpec } from './types';
 
 /**
@@ -256,10 +256,11 @@ export class SessionWindows implements WindowState {
   }
 
   add(timeUs: number, route: string | null, group: string | null, value: number | undefined): void {
+    const tooLong = group !== null && group.length > GROUP_VALUE_MAX_LENGTH;
     let key = sessionKey(route, group, false);
-    let s = this.sessions.get(key);
+    let s = tooLong ? undefined : this.sessions.get(key);
     let folded = false;
-    if (!s && this.budgetUsed >= this.limits.maxGroups) {
+    if (!s && (tooLong || this.budgetUsed >= this.limits.maxGroups)) {
       this.foldedEvents++;
       folded = true;
       key = sessionKey(route, null, true);

@@ -96,36 +96,36 @@ class HistoryWriter implements EventVisitor {
     this.from = from;
   }
 
-  /** Keep the entry just written unless it took the history past its bound (the first always stays). */
-  private keep(mark: number): void {
-    if (this.written > 0 && this.out.length > this.maxBytes) {
-      this.out.truncate(mark);
-      this.full = true;
-    } else {
-      this.written++;
-    }
+  /**
+   * Whether an entry of at most `bytes` still fits in the history (the first always does); if
+   * not, the history is full. Checked before writing, so nothing written is taken back.
+   */
+  private fits(bytes: number): boolean {
+    if (this.written === 0 || this.out.length + bytes <= this.maxBytes) return true;
+    this.full = true;
+    return false;
   }
 
   buffered(e: StoredEvent): void {
     if (!this.full) {
-      const mark = this.out.length;
-      this.out.text(
-        `${this.written > 0 ? ',' : ''}{"event_id":"${e.id}","type":${jsonString(e.eventType)},"timestamp":"${formatTimestamp(e.timestampUs)}","payload":${e.payloadJson}}`,
-      );
-      this.keep(mark);
+      const entry = `${this.written > 0 ? ',' : ''}{"event_id":"${e.id}","type":${jsonString(e.eventType)},"timestamp":"${formatTimestamp(e.timestampUs)}","payload":${e.payloadJson}}`;
+      if (this.fits(Buffer.byteLength(entry, 'utf8'))) {
+        this.out.text(entry);
+        this.written++;
+      }
     }
     if (this.next >= this.from) mergeInto(this.state, JSON.parse(e.payloadJson));
     this.next++;
   }
 
   stored(c: RowGroupColumns, row: number, position: number): void {
-    if (!this.full) this.writeStored(c, row, position);
+    // At most: payload as stored, id 36, event type up to 128 ASCII characters (some escaped), the rest.
+    if (!this.full && this.fits(400 + c.payload.offsets[row + 1]! - c.payload.offsets[row]!)) this.writeStored(c, row, position);
     if (this.next >= this.from) mergeInto(this.state, JSON.parse(stringAt(c.payload, row)!));
     this.next++;
   }
 
   private writeStored(c: RowGroupColumns, row: number, position: number): void {
-    const mark = this.out.length;
     const out = this.out;
     const index = this.store.index;
     out.ascii(this.written > 0 ? ',{"event_id":"' : '{"event_id":"');
@@ -137,6 +137,6 @@ class HistoryWriter implements EventVisitor {
     out.ascii('","payload":');
     column(out, c.payload, row);
     out.ascii('}');
-    this.keep(mark);
+    this.written++;
   }
 }

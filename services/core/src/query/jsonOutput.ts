@@ -58,11 +58,6 @@ export class JsonOutput {
     return this.at;
   }
 
-  /** Drop everything written after the first `length` bytes. */
-  truncate(length: number): void {
-    if (length < this.at) this.at = Math.max(0, length);
-  }
-
   /** Any text (UTF-8 encoded). */
   text(s: string): void {
     const n = s.length;

@@ -43,26 +43,26 @@ export class EventsJsonWriter implements EventVisitor {
     this.out = out;
   }
 
-  /** Whether the event just written went past the bound (then it is taken back out). */
-  private overflowed(mark: number): boolean {
-    if (this.count === 1 || this.out.length <= this.maxBytes) return false;
-    this.out.truncate(mark);
-    this.count--;
+  /**
+   * Whether an event of at most `bytes` still fits (the first always does); if not, the answer
+   * is full. Checked before writing, so the buffer never holds an event it would take back.
+   */
+  private fits(bytes: number): boolean {
+    if (this.count === 0 || this.out.length + bytes <= this.maxBytes) return true;
     this.full = true;
-    return true;
+    return false;
   }
 
   buffered(event: StoredEvent): void {
     if (this.full) return;
-    const mark = this.out.length;
+    const text = eventJson(event);
+    if (!this.fits(1 + Buffer.byteLength(text, 'utf8'))) return;
     if (this.count++ > 0) this.out.ascii(',');
-    this.out.text(eventJson(event));
-    this.overflowed(mark);
+    this.out.text(text);
   }
 
   stored(c: RowGroupColumns, row: number, position: number): void {
-    if (this.full) return;
-    const mark = this.out.length;
+    if (this.full || !this.fits(storedEventBytes(c, row))) return;
     const out = this.out;
     const index = this.index;
     // Nothing is allocated for an event: constant text, copied bytes, digits written in place;
@@ -82,7 +82,6 @@ export class EventsJsonWriter implements EventVisitor {
     out.ascii('","version":');
     out.integer(c.version[row]!);
     out.ascii('}');
-    this.overflowed(mark);
   }
 
   /**
@@ -112,6 +111,15 @@ export function literal(seen: Map<number, string>, values: readonly string[], n:
   let s = seen.get(n);
   if (s === undefined) seen.set(n, (s = jsonString(values[n]!)));
   return s;
+}
+
+/**
+ * At most the bytes `EventsJsonWriter.stored` writes for a row: its payload and metadata as
+ * stored, and 800 for the rest (id 36; entity id up to 128 characters of up to 3 bytes; event
+ * type 128 and tenant 64 ASCII characters, a few escaped; timestamp, version, keys).
+ */
+function storedEventBytes(c: RowGroupColumns, row: number): number {
+  return 800 + c.payload.offsets[row + 1]! - c.payload.offsets[row]! + c.metadata.offsets[row + 1]! - c.metadata.offsets[row]!;
 }
 
 function isNull(c: StringColumn, row: number): boolean {

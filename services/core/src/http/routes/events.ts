@@ -10,6 +10,8 @@ import type { HttpContext } from '../context';
 import { sendJsonOutput, sendJsonText } from '../jsonAnswer';
 import { optionalEnum, optionalInt, optionalString, optionalTimestamp } from '../params';
 
+/** Room kept for what follows the events (`],"count":N,"truncated":true,"next_offset":N}`). */
+const ANSWER_TAIL_BYTES = 128;
 /** Events visited at a time for a query answer (it stops between chunks once full). */
 const ANSWER_CHUNK = 256;
 /** First guess of an event's size in a query answer (a few hundred bytes with a small payload). */
@@ -68,7 +70,7 @@ export function eventRoutes(app: Express, ctx: HttpContext): void {
     out.ascii('{"events":[');
     // The answer stops at MAX_ANSWER_BYTES (limit × MAX_EVENT_BYTES could be gigabytes): visited
     // a chunk at a time, the writer skipping what no longer fits.
-    const events = new EventsJsonWriter(ctx.store.index, out, ctx.config.maxAnswerBytes);
+    const events = new EventsJsonWriter(ctx.store.index, out, ctx.config.maxAnswerBytes - ANSWER_TAIL_BYTES);
     for (let start = 0; start < positions.length && !events.full; start += ANSWER_CHUNK) {
       await ctx.store.visitPositions(positions.slice(start, start + ANSWER_CHUNK), events);
     }
