@@ -152,6 +152,11 @@ function withEcmaMeaning(pattern: string, refuse: (reason: string) => never): st
       if (pattern[i + 1] === '^') out += pattern[++i];
     } else if (c === '.') {
       out += ECMA_DOT;
+    } else if (c === '(' && pattern[i + 1] === '?') {
+      const kind = pattern.slice(i + 2, i + 4);
+      if (kind[0] === '=' || kind[0] === '!') refuse(`a lookahead \`(?${kind[0]}\``);
+      if (kind === '<=' || kind === '<!') refuse(`a lookbehind \`(?${kind}\``);
+      out += c;
     } else {
       out += c;
     }
