@@ -39,7 +39,7 @@ function listLowerBound(list: GrowableUint32, ts: Float64Array, us: number, stri
 /**
  * Positions of the matching events, in the requested order, after offset and limit. Reads only
  * the index (no payloads). The most selective access path is used: an entity's list, then a
- * type's list, then the time range of the global order.
+ * type's list, then a tenant's list, then the time range of the global order.
  */
 export function selectPositions(index: EventIndex, q: EventQuery): number[] {
   const ts = index.timestampUs;
@@ -68,6 +68,7 @@ export function selectPositions(index: EventIndex, q: EventQuery): number[] {
   let hi: number;
   if (entityFilter >= 0) list = index.entityPositions[entityFilter];
   else if (typeFilter >= 0) list = index.typePositions[typeFilter];
+  else if (tenantFilter >= 0) list = index.tenantPositions[tenantFilter];
   if (list) {
     lo = q.sinceUs === undefined ? 0 : listLowerBound(list, ts, q.sinceUs, false);
     hi = q.untilUs === undefined ? list.length : listLowerBound(list, ts, q.untilUs, true);

@@ -101,6 +101,18 @@ describe('selectPositions', () => {
     expect(nonEmpty).toBeGreaterThan(2000);
   });
 
+  it('keeps a position list per tenant, which a query by tenant alone reads', () => {
+    let total = 0;
+    for (const tenant of fixture.tenants) {
+      const t = index.tenants.idOf(tenant)!;
+      const expected = entries.flatMap((e, pos) => (e.tenantId === tenant ? [pos] : []));
+      expect(Array.from(index.tenantPositions[t]!.data.subarray(0, index.tenantPositions[t]!.length))).toEqual(expected);
+      expect(selectPositions(index, { tenantId: tenant, limit: 10_000, offset: 0, order: 'asc' })).toEqual(expected.slice(0, 10_000));
+      total += expected.length;
+    }
+    expect(total).toBe(entries.length);
+  });
+
   it('matches the reference for every entity, type and tenant over time windows that cut through ties', () => {
     // Windows whose ends sit exactly on a run of equal timestamps.
     const tieStart = entries.findIndex((e, i) => i > 100 && entries[i + 1]?.timestampUs === e.timestampUs && entries[i - 1]!.timestampUs !== e.timestampUs);

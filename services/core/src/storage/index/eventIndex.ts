@@ -55,6 +55,12 @@ export class EventIndex {
   /** Positions of each entity's events, in order; an entity's version is its list length. */
   readonly entityPositions: GrowableUint32[] = [];
   readonly typePositions: GrowableUint32[] = [];
+  /**
+   * Positions of each tenant's events: a query by tenant alone reads its own list instead of
+   * walking the whole index (~10 ns an event, a second per query at 100M events). 4 bytes an
+   * event.
+   */
+  readonly tenantPositions: GrowableUint32[] = [];
   /** Highest stored version seen per entity (by entity number). */
   private lastVersions = new Float64Array(1024);
   private readonly ids = new IdTable();
@@ -98,6 +104,7 @@ export class EventIndex {
       this.lastVersions = ensureCapacity(this.lastVersions, entity + 1);
     }
     while (type >= this.typePositions.length) this.typePositions.push(new GrowableUint32(64));
+    while (tenant >= this.tenantPositions.length) this.tenantPositions.push(new GrowableUint32(64));
 
     this.timestampUs[pos] = timestampUs;
     this.entityOf[pos] = entity;
@@ -110,6 +117,7 @@ export class EventIndex {
     const v = version > positions.length ? version : positions.length;
     if (this.lastVersions[entity]! < v) this.lastVersions[entity] = v;
     this.typePositions[type]!.push(pos);
+    this.tenantPositions[tenant]!.push(pos);
     this._count = pos + 1;
     return pos;
   }
