@@ -9,6 +9,7 @@ import {
   type SecuritySettings,
   type ServiceSettings,
 } from '@allsource/service-kit';
+import { SEGMENT_COMPRESSIONS, type SegmentCompression } from './storage/segments/parquetWriterPool';
 import type { SyncMode } from './storage/wal/writeAheadLog';
 
 /**
@@ -27,6 +28,8 @@ export interface CoreConfig extends ServiceSettings {
   bufferMaxBytes: number;
   bufferFullWaitMs: number;
   rowGroupSize: number;
+  /** Parquet codec of new segments (SEGMENT_COMPRESSION). */
+  segmentCompression: SegmentCompression;
   segmentCacheBytes: number;
   maxOpenSegments: number;
   /** Compaction: automatic pass every this many ms (0: only on POST /api/v1/compaction/trigger). */
@@ -153,6 +156,7 @@ export const DEFAULTS: CoreConfig = {
   bufferMaxBytes: 256 * MiB,
   bufferFullWaitMs: 1000,
   rowGroupSize: 1024,
+  segmentCompression: 'snappy',
   segmentCacheBytes: 128 * MiB,
   maxOpenSegments: 256,
   compactionIntervalMs: 300_000,
@@ -232,6 +236,7 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     bufferMaxBytes: envInt(env, 'BUFFER_MAX_BYTES', d.bufferMaxBytes, 1024),
     bufferFullWaitMs: envInt(env, 'BUFFER_FULL_WAIT_MS', d.bufferFullWaitMs, 0, 60_000),
     rowGroupSize: envInt(env, 'ROW_GROUP_SIZE', d.rowGroupSize, 16, 1_000_000),
+    segmentCompression: envOneOf<SegmentCompression>(env, 'SEGMENT_COMPRESSION', d.segmentCompression, SEGMENT_COMPRESSIONS),
     segmentCacheBytes: envInt(env, 'SEGMENT_CACHE_BYTES', d.segmentCacheBytes, 0),
     maxOpenSegments: envInt(env, 'MAX_OPEN_SEGMENTS', d.maxOpenSegments, 1),
     compactionIntervalMs: envInt(env, 'COMPACTION_INTERVAL_MS', d.compactionIntervalMs, 0, 2_147_483_647),

@@ -67,6 +67,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     bufferMaxBytes: config.bufferMaxBytes,
     bufferFullWaitMs: config.bufferFullWaitMs,
     rowGroupSize: config.rowGroupSize,
+    segmentCompression: config.segmentCompression,
     segmentCacheBytes: config.segmentCacheBytes,
     maxOpenSegments: config.maxOpenSegments,
     observer: metrics.storeObserver(),

@@ -10,7 +10,7 @@ import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
 import { MANIFEST_FILE, parseSegmentFileName, readManifest, segmentFileName, writeManifest, type Manifest, type SegmentInfo } from './segments/manifest';
 import { addSegmentRows, INDEX_COLUMNS, indexColumnsOf, indexInterners, type IndexInterners } from './segments/indexColumns';
 import { addSidecarRows, decodeSidecar, encodeSidecar, readSidecarFile, SIDECAR_SUFFIX, SIDECAR_TEMP_SUFFIX, SidecarRows, writeSidecarFile } from './segments/indexSidecar';
-import { ParquetWriterPool } from './segments/parquetWriterPool';
+import { ParquetWriterPool, type ParquetEncodeOptions, type SegmentCompression } from './segments/parquetWriterPool';
 import type { WalSlices } from './segments/walColumns';
 import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderObserver } from './segments/segmentReader';
 import { storedEventAt, type EventVisitor } from './eventVisitor';
@@ -110,6 +110,8 @@ export interface EventStoreOptions {
   /** Appends are refused (503) while more than this many bytes wait for the WAL. */
   pendingMaxBytes: number;
   rowGroupSize: number;
+  /** Codec of the segments written from now on (default Snappy); existing files keep theirs. */
+  segmentCompression?: SegmentCompression;
   segmentCacheBytes: number;
   maxOpenSegments: number;
   fs?: FileSystem;
@@ -806,7 +808,7 @@ export class EventStore {
     }
     const merged = await this.compactionPool.merge(
       run.map((info) => path.join(this.segmentsDir, info.file)),
-      { rowGroupSize: this.opts.rowGroupSize },
+      this.parquetOptions(),
     );
     // The written bytes were read back: same rows, in LSN order, from the run's first to last.
     if (
@@ -914,6 +916,10 @@ export class EventStore {
     } finally {
       release();
     }
+  }
+
+  private parquetOptions(): ParquetEncodeOptions {
+    return { rowGroupSize: this.opts.rowGroupSize, compression: this.opts.segmentCompression ?? 'snappy' };
   }
 
   /** Finish pending writes, flush the buffer to a segment and release files. */
@@ -1190,7 +1196,7 @@ export class EventStore {
    * when a record among them is not in the binary layout (`wal` undefined).
    */
   private async encodeSegment(events: StoredEvent[], wal: WalSlices | undefined): Promise<Uint8Array> {
-    const options = { rowGroupSize: this.opts.rowGroupSize };
+    const options = this.parquetOptions();
     if (wal) {
       // A failure here would fail every retry the same way: the events themselves are the fallback.
       try {

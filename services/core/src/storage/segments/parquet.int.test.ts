@@ -10,6 +10,7 @@ import { useOpenStores } from '../../testing/storeOptions';
 import { useTempDir } from '../../testing/tempDirs';
 import type { EventStore, EventStoreOptions } from '../eventStore';
 import { segmentFileName } from './manifest';
+import { SEGMENT_COMPRESSIONS } from './parquetWriterPool';
 
 const tmp = useTempDir('allsource-parquet-int-');
 const duck = useDuck();
@@ -97,6 +98,25 @@ describe('Parquet segments read by DuckDB', () => {
     // The same events through the store's own segment reader.
     const viaStore = await store.readPositions(written.map((_, i) => i));
     expect(viaStore).toEqual(written);
+  });
+
+  it.each(SEGMENT_COMPRESSIONS)('writes segments and merged segments with SEGMENT_COMPRESSION=%s, which DuckDB and the store read back', async (compression) => {
+    const { store, dir } = await openStore({ segmentCompression: compression });
+    const written: StoredEvent[] = [];
+    const events = testEvents();
+    // Two flushed segments, then one merged from them by a compaction.
+    written.push(...(await store.append(events.slice(0, 30))));
+    await store.flush();
+    written.push(...(await store.append(events.slice(30))));
+    await store.flush();
+    expect(await store.compact({ minFiles: 2, smallSegmentBytes: 1 << 30, targetBytes: 1 << 30 })).toMatchObject({ filesCompacted: 2, segmentsCreated: 1 });
+    const files = (await readdir(path.join(dir, 'segments'))).filter((f) => f.endsWith('.parquet'));
+    expect(files).toHaveLength(1);
+    const file = path.join(dir, 'segments', files[0]!);
+    expectRowsMatch(await readSegment(file), written);
+    const codecs = await duck.con.runAndReadAll(`select distinct compression from parquet_metadata(${sqlString(file)})`);
+    expect(codecs.getRows().map((r) => String(r[0]))).toEqual([compression.toUpperCase()]);
+    expect(await store.readPositions(written.map((_, i) => i))).toEqual(written);
   });
 
   it('uses the documented column names and types, timestamp as a UTC microsecond instant', async () => {

@@ -8,7 +8,18 @@ import { segmentColumnsToTable, walRecordsToColumns, type WalSlices } from './wa
  */
 export interface ParquetEncodeOptions {
   rowGroupSize: number;
+  /** The codec of every column chunk (`SEGMENT_COMPRESSION`). */
+  compression: SegmentCompression;
 }
+
+/**
+ * Parquet codecs a segment can be written with. Snappy, the default, is read by every Parquet
+ * reader. Measured on 50,000 bench events (`writeParquet`, median of 4): Snappy 65 ms for 3.33 MB,
+ * LZ4_RAW 42 ms for 3.22 MB, ZSTD 101 ms for 1.57 MB, uncompressed 36 ms for 7.6 MB. LZ4_RAW
+ * needs a reader from 2022 on (parquet-mr 1.12.3, Arrow 7, DuckDB 0.x read it).
+ */
+export const SEGMENT_COMPRESSIONS = ['snappy', 'zstd', 'lz4_raw', 'uncompressed'] as const;
+export type SegmentCompression = (typeof SEGMENT_COMPRESSIONS)[number];
 
 /** A merged segment, with what the worker checked of it (read back from the bytes it wrote). */
 export interface ParquetMergeResult {
@@ -43,10 +54,10 @@ const arrow = require(workerData.apacheArrow);
 const walRecordsToColumns = ${walRecordsToColumns.toString()};
 const segmentColumnsToTable = ${segmentColumnsToTable.toString()};
 
-function props(rowGroupSize) {
+function props(options) {
   return new pw.WriterPropertiesBuilder()
-    .setMaxRowGroupSize(rowGroupSize)
-    .setCompression(pw.Compression.SNAPPY)
+    .setMaxRowGroupSize(options.rowGroupSize)
+    .setCompression(pw.Compression[options.compression.toUpperCase()])
     .setDictionaryEnabled(false)
     .setColumnDictionaryEnabled('event_type', true)
     .setColumnDictionaryEnabled('entity_id', true)
@@ -57,7 +68,7 @@ function props(rowGroupSize) {
 
 // Stream the input files' record batches (one file decoded at a time) through the Parquet
 // writer, then read the written bytes' sequence column back to check what was written.
-async function merge(files, rowGroupSize) {
+async function merge(files, options) {
   let next = 0;
   let rowsIn = 0;
   const batches = new ReadableStream({
@@ -75,7 +86,7 @@ async function merge(files, rowGroupSize) {
   });
   const chunks = [];
   let total = 0;
-  for await (const chunk of await pw.transformParquetStream(batches, props(rowGroupSize))) {
+  for await (const chunk of await pw.transformParquetStream(batches, props(options))) {
     chunks.push(chunk);
     total += chunk.byteLength;
   }
@@ -103,20 +114,20 @@ async function merge(files, rowGroupSize) {
 parentPort.on('message', async (msg) => {
   try {
     if (msg.kind === 'merge') {
-      const result = await merge(msg.files, msg.rowGroupSize);
+      const result = await merge(msg.files, msg.options);
       parentPort.postMessage({ id: msg.id, ...result }, [result.out.buffer]);
       return;
     }
     if (msg.kind === 'encodeWal') {
       const cols = walRecordsToColumns(msg.wal);
       const ipc = arrow.tableToIPC(segmentColumnsToTable(arrow, cols), 'stream');
-      const out = pw.writeParquet(pw.Table.fromIPCStream(ipc), props(msg.rowGroupSize));
+      const out = pw.writeParquet(pw.Table.fromIPCStream(ipc), props(msg.options));
       const seq = (i) => cols.sequence[i * 2] + cols.sequence[i * 2 + 1] * 0x100000000;
       const rows = cols.rows;
       parentPort.postMessage({ id: msg.id, out, rows, firstSequence: rows > 0 ? seq(0) : -1, lastSequence: rows > 0 ? seq(rows - 1) : -1 }, [out.buffer]);
       return;
     }
-    const out = pw.writeParquet(pw.Table.fromIPCStream(msg.ipc), props(msg.rowGroupSize));
+    const out = pw.writeParquet(pw.Table.fromIPCStream(msg.ipc), props(msg.options));
     parentPort.postMessage({ id: msg.id, out }, [out.buffer]);
   } catch (err) {
     parentPort.postMessage({ id: msg.id, error: String((err && err.message) || err) });
@@ -150,7 +161,7 @@ export class ParquetWriterPool {
   async encode(ipc: Uint8Array, options: ParquetEncodeOptions): Promise<Uint8Array> {
     // Transfer the bytes when the view owns its whole buffer; otherwise copy them.
     const owned = ipc.byteOffset === 0 && ipc.byteLength === ipc.buffer.byteLength ? ipc : ipc.slice();
-    const reply = await this.send({ kind: 'encode', ipc: owned, rowGroupSize: options.rowGroupSize }, [owned.buffer as ArrayBuffer]);
+    const reply = await this.send({ kind: 'encode', ipc: owned, options: { ...options } }, [owned.buffer as ArrayBuffer]);
     return reply.out!;
   }
 
@@ -159,7 +170,7 @@ export class ParquetWriterPool {
    * records' bytes on the worker. The bytes are transferred (the caller gives up `wal.bytes`).
    */
   async encodeWal(wal: WalSlices, options: ParquetEncodeOptions): Promise<WalEncodeResult> {
-    const reply = await this.send({ kind: 'encodeWal', wal, rowGroupSize: options.rowGroupSize }, [wal.bytes.buffer as ArrayBuffer, wal.slices.buffer as ArrayBuffer]);
+    const reply = await this.send({ kind: 'encodeWal', wal, options: { ...options } }, [wal.bytes.buffer as ArrayBuffer, wal.slices.buffer as ArrayBuffer]);
     return { bytes: reply.out!, rows: reply.rows!, firstSequence: reply.firstSequence!, lastSequence: reply.lastSequence! };
   }
 
@@ -168,7 +179,7 @@ export class ParquetWriterPool {
    * same columns, rows in input order. The caller writes the bytes where it wants them.
    */
   async merge(files: readonly string[], options: ParquetEncodeOptions): Promise<ParquetMergeResult> {
-    const reply = await this.send({ kind: 'merge', files: [...files], rowGroupSize: options.rowGroupSize }, []);
+    const reply = await this.send({ kind: 'merge', files: [...files], options: { ...options } }, []);
     return {
       bytes: reply.out!,
       rowsIn: reply.rowsIn!,
