@@ -3,7 +3,7 @@ import type { StoredEvent } from '../events/storedEvent';
 import { formatTimestamp } from '../events/timestamps';
 import type { EventStore } from '../storage/eventStore';
 import type { EventVisitor } from '../storage/eventVisitor';
-import { stringAt, type RowGroupColumns } from '../storage/segments/segmentReader';
+import { byteLengthAt, stringAt, type RowGroupColumns } from '../storage/segments/segmentReader';
 import { emptyState, eventsUpTo, mergeInto, startingPoint, type EntityStateObject, type SnapshotLookup } from './entityState';
 import { JsonOutput } from './jsonOutput';
 import { column, literal } from './serialize';
@@ -120,7 +120,7 @@ class HistoryWriter implements EventVisitor {
 
   stored(c: RowGroupColumns, row: number, position: number): void {
     // At most: payload as stored, id 36, event type up to 128 ASCII characters (some escaped), the rest.
-    if (!this.full && this.fits(400 + c.payload.offsets[row + 1]! - c.payload.offsets[row]!)) this.writeStored(c, row, position);
+    if (!this.full && this.fits(400 + byteLengthAt(c.payload, row))) this.writeStored(c, row, position);
     if (this.next >= this.from) mergeInto(this.state, JSON.parse(stringAt(c.payload, row)!));
     this.next++;
   }

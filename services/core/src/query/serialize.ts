@@ -3,7 +3,7 @@ import { jsonString } from '../events/jsonText';
 import { formatTimestamp } from '../events/timestamps';
 import type { EventIndex } from '../storage/index/eventIndex';
 import type { EventVisitor } from '../storage/eventVisitor';
-import type { RowGroupColumns, StringColumn } from '../storage/segments/segmentReader';
+import { byteLengthAt, type RowGroupColumns, type StringColumn } from '../storage/segments/segmentReader';
 import type { JsonOutput } from './jsonOutput';
 
 /**
@@ -119,7 +119,7 @@ export function literal(seen: Map<number, string>, values: readonly string[], n:
  * type 128 and tenant 64 ASCII characters, a few escaped; timestamp, version, keys).
  */
 function storedEventBytes(c: RowGroupColumns, row: number): number {
-  return 800 + c.payload.offsets[row + 1]! - c.payload.offsets[row]! + c.metadata.offsets[row + 1]! - c.metadata.offsets[row]!;
+  return 800 + byteLengthAt(c.payload, row) + byteLengthAt(c.metadata, row);
 }
 
 function isNull(c: StringColumn, row: number): boolean {

@@ -402,6 +402,11 @@ function isSet(bitmap: Uint8Array, bit: number): boolean {
 }
 
 /** Value `row` of a string column as a string (null where the column holds null). */
+/** UTF-8 bytes of value `row` of a string column (0 for null). */
+export function byteLengthAt(column: StringColumn, row: number): number {
+  return column.offsets[row + 1]! - column.offsets[row]!;
+}
+
 export function stringAt(column: StringColumn, row: number): string | null {
   if (column.valid && (column.valid[row >> 3]! & (1 << (row & 7))) === 0) return null;
   return column.bytes.toString('utf8', column.offsets[row]!, column.offsets[row + 1]!);
