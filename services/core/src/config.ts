@@ -32,6 +32,8 @@ export interface CoreConfig extends ServiceSettings {
   segmentCompression: SegmentCompression;
   segmentCacheBytes: number;
   maxOpenSegments: number;
+  /** Event ids indexed on a worker thread of their own (ID_INDEX_WORKER). */
+  idIndexOnWorker: boolean;
   /** Compaction: automatic pass every this many ms (0: only on POST /api/v1/compaction/trigger). */
   compactionIntervalMs: number;
   /** Compaction: only segment files smaller than this (bytes) are merged. */
@@ -159,6 +161,7 @@ export const DEFAULTS: CoreConfig = {
   segmentCompression: 'snappy',
   segmentCacheBytes: 128 * MiB,
   maxOpenSegments: 256,
+  idIndexOnWorker: true,
   compactionIntervalMs: 300_000,
   compactionSmallSegmentBytes: 4 * MiB,
   compactionTargetBytes: 64 * MiB,
@@ -239,6 +242,7 @@ export function loadConfig(env: Env = process.env): CoreConfig {
     segmentCompression: envOneOf<SegmentCompression>(env, 'SEGMENT_COMPRESSION', d.segmentCompression, SEGMENT_COMPRESSIONS),
     segmentCacheBytes: envInt(env, 'SEGMENT_CACHE_BYTES', d.segmentCacheBytes, 0),
     maxOpenSegments: envInt(env, 'MAX_OPEN_SEGMENTS', d.maxOpenSegments, 1),
+    idIndexOnWorker: envBool(env, 'ID_INDEX_WORKER', d.idIndexOnWorker),
     compactionIntervalMs: envInt(env, 'COMPACTION_INTERVAL_MS', d.compactionIntervalMs, 0, 2_147_483_647),
     compactionSmallSegmentBytes: envInt(env, 'COMPACTION_SMALL_SEGMENT_BYTES', d.compactionSmallSegmentBytes, 1),
     compactionTargetBytes: envInt(env, 'COMPACTION_TARGET_BYTES', d.compactionTargetBytes, 1),

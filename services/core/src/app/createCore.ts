@@ -70,6 +70,7 @@ export async function startCore(config: CoreConfig, options: CreateCoreOptions):
     segmentCompression: config.segmentCompression,
     segmentCacheBytes: config.segmentCacheBytes,
     maxOpenSegments: config.maxOpenSegments,
+    idIndexOnWorker: config.idIndexOnWorker,
     observer: metrics.storeObserver(),
     logger: logger.child({ component: 'store' }),
     ...(options.fs ? { fs: options.fs } : {}),

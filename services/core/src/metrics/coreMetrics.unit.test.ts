@@ -15,6 +15,7 @@ function fakeStats(totalEvents: number): StoreStats {
     parquetFiles: 4,
     segmentBytes: 1000,
     segmentCacheBytes: 0,
+    idIndexBytes: 0,
     lastLsn: 0,
     flushedLsn: 0,
   };

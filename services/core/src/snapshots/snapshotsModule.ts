@@ -8,10 +8,11 @@ import { snapshotRoutes } from './snapshotRoutes';
 import { SnapshotService } from './snapshotService';
 
 /** Whether a loaded snapshot still describes the store: its last event is where it says. */
-export function matchesStore(store: EventStore, s: Snapshot): boolean {
+export async function matchesStore(store: EventStore, s: Snapshot): Promise<boolean> {
   const list = store.index.positionsOfEntity(s.entityId);
   if (!list || s.eventCount > list.length) return false;
-  return store.index.idCandidates(s.lastEventId).includes(list.data[s.eventCount - 1]!);
+  const position = list.data[s.eventCount - 1]!;
+  return (await store.index.idCandidates(s.lastEventId)).includes(position);
 }
 
 /**
@@ -34,9 +35,12 @@ export async function createSnapshotsModule(deps: CoreModuleDeps, options: { fs?
   const loadedPerEntity = new Map<string, number>();
   const rewrite = new Set<string>();
   let stale = 0;
-  for (const s of loaded.snapshots.sort((a, b) => a.createdAtUs - b.createdAtUs)) {
+  const sorted = loaded.snapshots.sort((a, b) => a.createdAtUs - b.createdAtUs);
+  // All lookups at once: the id index answers them in one pass of messages, not one round trip each.
+  const matches = await Promise.all(sorted.map((s) => matchesStore(store, s)));
+  for (const [i, s] of sorted.entries()) {
     loadedPerEntity.set(s.entityId, (loadedPerEntity.get(s.entityId) ?? 0) + 1);
-    if (!matchesStore(store, s)) {
+    if (!matches[i]) {
       stale++;
       rewrite.add(s.entityId);
       continue;

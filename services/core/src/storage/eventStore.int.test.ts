@@ -443,6 +443,44 @@ describe('EventStore close', () => {
   });
 });
 
+describe('EventStore id index on its worker thread', () => {
+  it('finds ids on the worker (default) and on the event loop alike, across a restart', async () => {
+    for (const idIndexOnWorker of [true, false]) {
+      const dir = await freshDir();
+      const store = await open(dir, { idIndexOnWorker });
+      const written = await store.append(variedEvents(300));
+      for (const e of written.slice(0, 40)) expect(await store.getById(e.id)).toEqual(e);
+      expect(store.stats().idIndexBytes).toBe(1024 * 12);
+      await closeStore(store, true);
+      const reopened = await open(dir, { idIndexOnWorker });
+      for (const e of written.slice(-40)) expect(await reopened.getById(e.id)).toEqual(e);
+      expect(await reopened.getById('7b0c8a52-3e4f-4d6b-9a1c-2f3e4d5c6b7a')).toBeUndefined();
+    }
+  });
+
+  it('answers STORAGE_UNAVAILABLE for lookups by id once the worker died, keeps ingesting, and a restart rebuilds it', async () => {
+    const dir = await freshDir();
+    const errors: string[] = [];
+    const logger = { info: () => {}, warn: () => {}, error: (_o: object, msg?: string) => void errors.push(msg ?? '') };
+    const store = await open(dir, { logger });
+    const [first] = await store.append(variedEvents(1));
+    expect(await store.getById(first!.id)).toEqual(first);
+    const thread = (store.index as unknown as { ids: { worker: import('node:worker_threads').Worker } }).ids.worker;
+    const exited = new Promise((resolve) => thread.once('exit', resolve));
+    await thread.terminate();
+    await exited;
+    expect(errors).toEqual(['the event id index worker died: lookups by id fail until a restart']);
+    const failure = await store.getById(first!.id).catch((err: unknown) => err);
+    expect(failure).toBeInstanceOf(AllSourceError);
+    expect((failure as AllSourceError).code).toBe('STORAGE_UNAVAILABLE');
+    const later = await store.append(variedEvents(5, 'later'));
+    expect(await store.readPositions([store.index.count - 1])).toEqual([later[4]]);
+    await closeStore(store, false);
+    const reopened = await open(dir);
+    for (const e of [first!, ...later]) expect(await reopened.getById(e.id)).toEqual(e);
+  });
+});
+
 describe('EventStore appends', () => {
   it('rejects an expected-version conflict with an AllSourceError VERSION_CONFLICT', async () => {
     const store = await open(await freshDir());

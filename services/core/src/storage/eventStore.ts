@@ -4,6 +4,7 @@ import { AllSourceError } from '@allsource/errors';
 import { EVENT_ID_BYTES, newEventIds } from '../events/eventIds';
 import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
+import { IdIndexUnavailableError, LocalIdIndex, WorkerIdIndex } from './index/idIndex';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
 import { ensureCapacity } from './index/growable';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
@@ -114,6 +115,8 @@ export interface EventStoreOptions {
   segmentCompression?: SegmentCompression;
   segmentCacheBytes: number;
   maxOpenSegments: number;
+  /** Index event ids on a worker thread of their own (default) instead of the event loop. */
+  idIndexOnWorker?: boolean;
   fs?: FileSystem;
   observer?: StoreObserver;
   logger?: EngineLogger;
@@ -150,6 +153,8 @@ export interface StoreStats {
   parquetFiles: number;
   segmentBytes: number;
   segmentCacheBytes: number;
+  /** The event id index's table (on its worker thread by default, outside this thread's heap). */
+  idIndexBytes: number;
   lastLsn: number;
   flushedLsn: number;
 }
@@ -167,7 +172,7 @@ export const MAX_BUFFER_WAITERS = 256;
 export const MAX_COMPACTIONS_WAITING = 4;
 
 export class EventStore {
-  readonly index = new EventIndex();
+  readonly index: EventIndex;
   readonly recovery: RecoveryReport;
 
   private readonly opts: EventStoreOptions;
@@ -267,6 +272,11 @@ export class EventStore {
     this.recovery = recovery;
     this.wal = wal;
     this.reader = reader;
+    this.index = new EventIndex(
+      opts.idIndexOnWorker === false
+        ? new LocalIdIndex()
+        : new WorkerIdIndex((err) => this.log.error({ err }, 'the event id index worker died: lookups by id fail until a restart')),
+    );
   }
 
   /** Open (and recover) the store in `opts.dataDir`. */
@@ -315,7 +325,12 @@ export class EventStore {
       opts.observer,
     );
     store = new EventStore(opts, manifest, report, wal, reader);
-    await store.recover(report);
+    try {
+      await store.recover(report);
+    } catch (err) {
+      await store.index.closeIds();
+      throw err;
+    }
     report.durationMs = Math.round(performance.now() - started);
     store.log.info({ recovery: { ...report, walCorruptions: report.walCorruptions.length } }, 'event store opened');
     for (const c of report.walCorruptions) {
@@ -586,7 +601,14 @@ export class EventStore {
   }
 
   async getById(id: string): Promise<StoredEvent | undefined> {
-    for (const pos of this.index.idCandidates(id)) {
+    let candidates: number[];
+    try {
+      candidates = await this.index.idCandidates(id);
+    } catch (err) {
+      if (err instanceof IdIndexUnavailableError) throw new AllSourceError('STORAGE_UNAVAILABLE', err.message);
+      throw err;
+    }
+    for (const pos of candidates) {
       const [event] = await this.readPositions([pos]);
       if (event && event.id === id) return event;
     }
@@ -607,6 +629,7 @@ export class EventStore {
       parquetFiles: this.manifest.segments.length,
       segmentBytes,
       segmentCacheBytes: this.reader.cacheBytes,
+      idIndexBytes: this.index.idBytes,
       lastLsn: this.nextLsn - 1,
       flushedLsn: this.manifest.flushedLsn,
     };
@@ -949,6 +972,7 @@ export class EventStore {
     await this.writerPool.close();
     await this.compactionPool.close();
     await this.reader.close();
+    await this.index.closeIds();
   }
 
   /** Memory the unflushed events hold: the events themselves and their WAL records' copies. */

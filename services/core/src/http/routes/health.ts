@@ -41,6 +41,7 @@ export function healthRoutes(app: Express, ctx: HttpContext): void {
       parquet_bytes: s.segmentBytes,
       buffered_events: s.bufferedEvents,
       segment_cache_bytes: s.segmentCacheBytes,
+      id_index_bytes: s.idIndexBytes,
       uptime_seconds: Math.round((Date.now() - ctx.startedAt) / 1000),
       version: ctx.version,
     });

@@ -85,7 +85,7 @@ describe('uuidKeyOfUtf8 and IdTable.addKey', () => {
 });
 
 describe('EventIndex bulk loading', () => {
-  it('addInterned + addIdKey into reserved columns build the same index as add', () => {
+  it('addInterned + addIdKey into reserved columns build the same index as add', async () => {
     const rand = mulberry32(11);
     const entries: IndexEntry[] = [];
     let ts = 1_700_000_000_000_000;
@@ -137,6 +137,6 @@ describe('EventIndex bulk loading', () => {
       expect(bulk.lastVersionOf(entity)).toBe(viaAdd.lastVersionOf(entity));
     }
     for (const t of viaAdd.types.values) expect(bulk.positionsOfType(t)!.length).toBe(viaAdd.positionsOfType(t)!.length);
-    entries.forEach((e, pos) => expect(bulk.idCandidates(e.id)).toContain(pos));
+    for (const [pos, e] of entries.entries()) expect(await bulk.idCandidates(e.id)).toContain(pos);
   });
 });

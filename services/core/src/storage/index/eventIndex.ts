@@ -1,5 +1,5 @@
 import { Dictionary, GrowableUint32, ensureCapacity } from './growable';
-import { IdTable } from './idTable';
+import { LocalIdIndex, type IdIndex } from './idIndex';
 
 /** Columns below this many slots grow at once (a copy of well under a millisecond). */
 const INCREMENTAL_GROWTH_MIN = 1 << 16;
@@ -63,7 +63,12 @@ export class EventIndex {
   readonly tenantPositions: GrowableUint32[] = [];
   /** Highest stored version seen per entity (by entity number). */
   private lastVersions = new Float64Array(1024);
-  private readonly ids = new IdTable();
+  private readonly ids: IdIndex;
+
+  /** `ids`: where event ids are indexed (default: on this thread). */
+  constructor(ids: IdIndex = new LocalIdIndex()) {
+    this.ids = ids;
+  }
 
   get count(): number {
     return this._count;
@@ -276,8 +281,19 @@ export class EventIndex {
     return type === undefined ? undefined : this.typePositions[type];
   }
 
-  idCandidates(id: string): number[] {
+  /** Positions whose id may be `id` (same 64-bit key; usually zero or one), after every add so far. */
+  idCandidates(id: string): Promise<number[]> {
     return this.ids.candidates(id);
+  }
+
+  /** Bytes the id index's table holds (on its worker, when it runs on one). */
+  get idBytes(): number {
+    return this.ids.byteLength;
+  }
+
+  /** Stop the id index's worker, if any. */
+  closeIds(): Promise<void> {
+    return this.ids.close();
   }
 
   /** First position whose timestamp is ≥ `us` (count when none). */

@@ -41,7 +41,7 @@ function build(count: number, seed: number, shape = { entities: 50, types: 8, te
 const listOf = (g: GrowableUint32 | undefined): number[] => (g ? Array.from(g.data.subarray(0, g.length)) : []);
 
 describe('EventIndex', () => {
-  it('starts empty', () => {
+  it('starts empty', async () => {
     const index = new EventIndex();
     expect(index.count).toBe(0);
     expect(index.versionOf('nobody')).toBe(0);
@@ -49,7 +49,7 @@ describe('EventIndex', () => {
     expect(index.positionsOfType('nothing')).toBeUndefined();
     expect(index.lowerBound(0)).toBe(0);
     expect(index.upperBound(0)).toBe(0);
-    expect(index.idCandidates(randomUUID())).toEqual([]);
+    await expect(index.idCandidates(randomUUID())).resolves.toEqual([]);
   });
 
   it('keeps every column, per-entity and per-type list right across many events', () => {
@@ -165,7 +165,7 @@ describe('EventIndex', () => {
     expect(more.rowOf[0]).toBe(99);
   });
 
-  it('grows past its initial capacities (50k events) without losing anything', () => {
+  it('grows past its initial capacities (50k events) without losing anything', async () => {
     const count = 50_000;
     const { index, entries } = build(count, 5, { entities: 20_000, types: 200, tenants: 70 });
     expect(index.count).toBe(count);
@@ -189,16 +189,16 @@ describe('EventIndex', () => {
       const version = (versions.get(e.entityId) ?? 0) + 1;
       versions.set(e.entityId, version);
       if (index.versionAt(pos) !== version) throw new Error(`version of ${pos}`);
-      if (!index.idCandidates(e.id).includes(pos)) throw new Error(`id of ${pos}`);
+      if (!(await index.idCandidates(e.id)).includes(pos)) throw new Error(`id of ${pos}`);
     }
     for (const [entity, version] of versions) expect(index.versionOf(entity)).toBe(version);
   });
 
-  it('finds events by id', () => {
+  it('finds events by id', async () => {
     const { index, entries } = build(2000, 6);
-    entries.forEach((e, pos) => expect(index.idCandidates(e.id)).toContain(pos));
-    expect(index.idCandidates(randomUUID())).toEqual([]);
-    expect(index.idCandidates('not-a-uuid')).toEqual([]);
+    for (const [pos, e] of entries.entries()) expect(await index.idCandidates(e.id)).toContain(pos);
+    expect(await index.idCandidates(randomUUID())).toEqual([]);
+    expect(await index.idCandidates('not-a-uuid')).toEqual([]);
   });
 });
 

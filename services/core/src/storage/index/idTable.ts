@@ -7,6 +7,14 @@
 const MOVE_SLOTS_PER_ADD = 16;
 
 /**
+ * `MOVE_SLOTS_PER_ADD` for other modules. (Not exported itself: the CommonJS build would read an
+ * exported const as `exports.…`, which `idTableSource` could not carry to a worker.)
+ */
+export function moveSlotsPerAdd(): number {
+  return MOVE_SLOTS_PER_ADD;
+}
+
+/**
  * Event id → position, as an open-addressing hash table over typed arrays (12 bytes a slot)
  * instead of a Map of 36-character strings: 16-32 bytes an event at 37-75% load. Keys are 64
  * bits of the UUID; the caller checks the full id of the event it reads, so a (rare) 64-bit
@@ -47,7 +55,7 @@ export class IdTable {
 
   /** Add an id from a client or the WAL: checked in full to be UUID text first (others are not indexed). */
   add(id: string, position: number): void {
-    const key = isUuidText(id) ? keyOf(id) : undefined;
+    const key = uuidKeyOfText(id);
     if (!key) return;
     this.addKey(key[0], key[1], position);
   }
@@ -85,13 +93,22 @@ export class IdTable {
 
   /** Every position whose id shares the 64-bit key; usually zero or one. */
   candidates(id: string): number[] {
-    const key = isUuidText(id) ? keyOf(id) : undefined;
-    if (!key) return [];
+    const key = uuidKeyOfText(id);
+    return key ? this.candidatesOfKey(key[0], key[1]) : [];
+  }
+
+  /** Every position under the 64-bit key (see `uuidKeyOfText`). */
+  candidatesOfKey(hi: number, lo: number): number[] {
     const found: number[] = [];
-    collect(this.table, this.mask, key[0], key[1], 0, found);
+    collect(this.table, this.mask, hi, lo, 0, found);
     // Old slots below `moved` are in the new table already.
-    if (this.old) collect(this.old, this.oldMask, key[0], key[1], this.moved, found);
+    if (this.old) collect(this.old, this.oldMask, hi, lo, this.moved, found);
     return found;
+  }
+
+  /** Bytes of the table's slots (both tables while growing). */
+  get byteLength(): number {
+    return this.table.byteLength + (this.old ? this.old.byteLength : 0);
   }
 
   private startGrowing(capacity: number): void {
@@ -136,11 +153,16 @@ function collect(t: Uint32Array, mask: number, hi: number, lo: number, fromSlot:
 }
 
 /** Hex digit values by char code; -1 for anything else. */
-const HEX = new Int8Array(128).fill(-1);
-for (let i = 0; i < 10; i++) HEX[48 + i] = i;
-for (let i = 0; i < 6; i++) {
-  HEX[65 + i] = 10 + i;
-  HEX[97 + i] = 10 + i;
+const HEX = hexDigitValues();
+
+function hexDigitValues(): Int8Array {
+  const hex = new Int8Array(128).fill(-1);
+  for (let i = 0; i < 10; i++) hex[48 + i] = i;
+  for (let i = 0; i < 6; i++) {
+    hex[65 + i] = 10 + i;
+    hex[97 + i] = 10 + i;
+  }
+  return hex;
 }
 
 /** Value of 8 hex digits of `id` starting at `from`, skipping the dash at `dash` (or -1 when not hex). */
@@ -185,8 +207,13 @@ function keyOf(id: string): [number, number] | undefined {
   return [hi, lo];
 }
 
+/** The 64-bit key of an id given as text, once checked in full to be UUID text (others have none). */
+export function uuidKeyOfText(id: string): [number, number] | undefined {
+  return isUuidText(id) ? keyOf(id) : undefined;
+}
+
 /** Big-endian u32 at `at`: the same number `keyOf` reads from the id's text. */
-function readU32BE(b: Uint8Array, at: number): number {
+export function readU32BE(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
@@ -222,4 +249,12 @@ export function uuidKeyOfUtf8(bytes: Uint8Array, at: number, out: Uint32Array): 
 
 function mix(hi: number, lo: number): number {
   return (Math.imul(hi ^ lo, 0x9e3779b1) ^ (lo >>> 15)) >>> 0;
+}
+
+/**
+ * Source text of `IdTable` with what its key operations call, for a worker to run (see
+ * `WorkerIdIndex`); its text-id methods are not used there.
+ */
+export function idTableSource(): string {
+  return [`const MOVE_SLOTS_PER_ADD = ${MOVE_SLOTS_PER_ADD};`, insert, collect, mix, IdTable].map(String).join('\n');
 }
