@@ -27,6 +27,8 @@ export interface MemoryPoint {
   external: number;
   arrayBuffers: number;
   rss: number;
+  /** The id index's table, held by its worker thread: not in this thread's `arrayBuffers`. */
+  idIndexBytes: number;
 }
 
 /** The core library: this workspace's build, or the one in `dist` (a core `dist/` folder). */
@@ -113,9 +115,9 @@ async function gcFully(): Promise<void> {
   }
 }
 
-function usage(events: number): MemoryPoint {
+function usage(events: number, idIndexBytes: number): MemoryPoint {
   const m = process.memoryUsage();
-  return { events, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss };
+  return { events, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers, rss: m.rss, idIndexBytes };
 }
 
 async function main(): Promise<void> {
@@ -175,7 +177,9 @@ async function main(): Promise<void> {
     // Sync mode has no effect on what stays in memory; `none` only makes the fill faster.
     const store = await core.EventStore.open(options(job.dataDir, { syncMode: 'none' }));
     await gcFully();
-    const points: MemoryPoint[] = [usage(0)];
+    // Older builds (A/B) have no idIndexBytes: their id table is in `arrayBuffers`.
+    const idBytes = (): number => store.stats().idIndexBytes ?? 0;
+    const points: MemoryPoint[] = [usage(0, idBytes())];
     let have = 0;
     const started = performance.now();
     for (const step of job.steps) {
@@ -183,7 +187,7 @@ async function main(): Promise<void> {
       have = step;
       await settle(store);
       await gcFully();
-      points.push(usage(have));
+      points.push(usage(have, idBytes()));
     }
     const segments = store.stats().parquetFiles;
     const elapsedMs = performance.now() - started;
