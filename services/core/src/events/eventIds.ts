@@ -55,12 +55,19 @@ export function newEventIds(n: number): EventIds {
 }
 
 /**
+ * Where `idsToText` writes the ASCII text before decoding it (decoding copies): reused, instead of
+ * a buffer outside the heap per batch, whose churn counts towards V8's external-memory GC trigger.
+ */
+let textScratch = Buffer.allocUnsafe(36 * 1024);
+
+/**
  * UUID text of `n` ids stored back to back in `bytes` from `offset`. Written as ASCII into one
  * buffer and decoded once: each id is then a slice of one flat string, which later code reads
  * without flattening a concatenation first.
  */
 export function idsToText(bytes: Uint8Array, n: number, offset = 0): string[] {
-  const text = Buffer.allocUnsafe(n * 36);
+  if (textScratch.length < n * 36) textScratch = Buffer.allocUnsafe(Math.max(n * 36, textScratch.length * 2));
+  const text = textScratch;
   let t = 0;
   for (let i = 0; i < n; i++) {
     const r = offset + i * EVENT_ID_BYTES;

@@ -17,6 +17,7 @@ import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderO
 import { storedEventAt, type EventVisitor } from './eventVisitor';
 import { UnflushedRecords } from './wal/unflushedRecords';
 import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
+import { RECORD_HEADER_BYTES } from './wal/walRecord';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
 export interface EngineLogger {
@@ -416,10 +417,12 @@ export class EventStore {
       }
     };
 
-    const record = encodeWalPayload(stored, idBytes);
+    // The record's header is written in front of the payload in place: no copy of the payload.
+    const framed = encodeWalPayload(stored, idBytes, RECORD_HEADER_BYTES);
+    const record = framed.subarray(RECORD_HEADER_BYTES);
     this.pendingBytes += record.length;
     try {
-      await this.wal.append(record, stored[stored.length - 1]!.lsn, stored.length);
+      await this.wal.append(framed, stored[stored.length - 1]!.lsn, stored.length, true);
     } catch (err) {
       // A failed write already released every reservation (onWriteError); any other failure
       // (a record over the size bound) releases this batch's own.
@@ -990,7 +993,8 @@ export class EventStore {
       this.buffer.push(e);
       this.bufferEventBytes += eventBytes(e);
     }
-    this.unflushedRecords.add(record, events.length);
+    // The record's buffer is its own (exactly its size): kept as is, not copied.
+    this.unflushedRecords.add(record, events.length, 0, events.length, true);
     for (const listener of this.listeners) {
       try {
         listener(events);

@@ -3,12 +3,26 @@ import { BINARY_MAGIC } from './walPayload';
 
 /** Records are copied into blocks of this size; a larger record gets a block of its own. */
 const BLOCK_BYTES = 1 << 20;
+/**
+ * Owned records from this size are kept as they are (a 1000-event append's is ~130 KB): copying
+ * them cost a second buffer of that size per append. Smaller ones (single-event appends) are
+ * still copied into blocks, so they add no object per record. (It is also well above the 4 KiB
+ * under which `Buffer.allocUnsafe` carves buffers out of a shared slab.)
+ */
+const OWNED_MIN_BYTES = 16 * 1024;
+/**
+ * After a block of its own, the next records go into a new block (blocks stay in record order):
+ * it starts this small and doubles while records keep coming, so small records between large
+ * ones do not each leave a 1 MiB block nearly empty.
+ */
+const SMALLEST_BLOCK_BYTES = 16 * 1024;
 
 /**
  * The WAL records of the events not yet in a segment, in commit order, kept so that a flush can
  * hand their bytes to the Parquet worker (walColumns.ts) instead of rebuilding the events' text.
  *
- * Records are copied into 1 MiB blocks, and what is known of each record is kept in typed
+ * Records are copied into blocks of up to 1 MiB (large ones that are the caller's own are kept as
+ * they are), and what is known of each record is kept in typed
  * arrays, so a single-event append adds no object that lives until the flush. A record that is
  * not in the binary layout (JSON, written for ill-formed text or by older versions) is noted
  * without bytes: a flush that covers one builds its columns from the events instead.
@@ -20,6 +34,10 @@ export class UnflushedRecords {
   /** Block index of blocks[0] (blocks before it are released). */
   private firstBlock = 0;
   private blockUsed = BLOCK_BYTES;
+  /** Size of the block being filled (see `SMALLEST_BLOCK_BYTES`). */
+  private blockSize = BLOCK_BYTES;
+  /** Size of the next block to fill: after a block of its own, doubles up to `BLOCK_BYTES` while blocks fill up. */
+  private nextBlockSize = BLOCK_BYTES;
   /** Per record: block index, offset in the block, length (-1: not binary), events. */
   private meta = new Float64Array(4 * 1024);
   private head = 0;
@@ -36,12 +54,21 @@ export class UnflushedRecords {
     return this.heldBytes;
   }
 
+  /** Bytes of the blocks held, unused ends included (tests). */
+  get blockBytes(): number {
+    let total = 0;
+    for (const b of this.blocks) total += b.byteLength;
+    return total;
+  }
+
   /**
    * Note the record (its payload as written to the WAL) of newly committed events: by default
    * all `recordEvents` of it; at recovery, `count` of them from event `from`. Only a record's
-   * tail can be kept with its bytes, and only as the first record noted.
+   * tail can be kept with its bytes, and only as the first record noted. `owned`: the payload's
+   * memory holds nothing else worth freeing (a view of a buffer of its own size, not of a WAL
+   * file read in), so a large one is kept as is instead of copied.
    */
-  add(payload: Uint8Array, recordEvents: number, from = 0, count = recordEvents - from): void {
+  add(payload: Uint8Array, recordEvents: number, from = 0, count = recordEvents - from, owned = false): void {
     if (this.tail * 4 + 4 > this.meta.length) this.makeRoom();
     const m = this.meta;
     const at = this.tail++ * 4;
@@ -57,17 +84,20 @@ export class UnflushedRecords {
     m[at + 3] = recordEvents;
     if (!whole) this.headSkip = from;
     const length = payload.byteLength;
-    if (length > BLOCK_BYTES / 4) {
-      // A copy of its own (a Buffer's `slice` would be a view keeping the whole source alive:
-      // the over-allocated encode buffer, or at recovery the whole WAL file read in).
-      this.blocks.push(Uint8Array.prototype.slice.call(payload));
+    if (length > BLOCK_BYTES / 4 || (owned && length >= OWNED_MIN_BYTES)) {
+      // A block of its own: the payload itself when owned, else a copy (a view would keep the
+      // whole source alive, at recovery the whole WAL file read in).
+      this.blocks.push(owned ? payload : Uint8Array.prototype.slice.call(payload));
       this.blockFill.push(length);
-      this.blockUsed = BLOCK_BYTES;
+      this.blockUsed = this.blockSize = BLOCK_BYTES;
+      this.nextBlockSize = SMALLEST_BLOCK_BYTES;
       m[at] = this.firstBlock + this.blocks.length - 1;
       m[at + 1] = 0;
     } else {
-      if (this.blockUsed + length > BLOCK_BYTES) {
-        this.blocks.push(new Uint8Array(BLOCK_BYTES));
+      if (this.blockUsed + length > this.blockSize) {
+        this.blockSize = Math.max(this.nextBlockSize, length);
+        this.nextBlockSize = Math.min(BLOCK_BYTES, this.nextBlockSize * 2);
+        this.blocks.push(new Uint8Array(this.blockSize));
         this.blockFill.push(0);
         this.blockUsed = 0;
       }
@@ -169,7 +199,7 @@ export class UnflushedRecords {
       this.blocks = this.blocks.slice(released);
       this.blockFill = this.blockFill.slice(released);
       this.firstBlock += released;
-      if (this.blocks.length === 0) this.blockUsed = BLOCK_BYTES;
+      if (this.blocks.length === 0) this.blockUsed = this.blockSize = BLOCK_BYTES;
     }
     if (this.head === this.tail) {
       this.head = 0;

@@ -92,6 +92,32 @@ describe('UnflushedRecords', () => {
     expect(records.bytes).toBe(0);
   });
 
+  it('keeps owned large records as they are, and small records between them cost no nearly empty 1 MiB block each', () => {
+    const records = new UnflushedRecords();
+    const owned: Uint8Array[] = [];
+    for (let i = 0; i < 100; i++) {
+      const large = record(i & 0xff, 130_000);
+      owned.push(large);
+      records.add(large, 1000, 0, 1000, true);
+      records.add(record(0xee, 300), 1);
+    }
+    expect(records.bytes).toBe(100 * 130_300);
+    // Each owned record is its own block; each small one after it starts a block of 16 KiB.
+    expect(records.blockBytes).toBe(100 * 130_000 + 100 * 16 * 1024);
+    const wal = records.take(100 * 1001)!;
+    expect(wal.bytes.length).toBe(100 * 130_300);
+    for (let i = 0; i < 100; i++) {
+      expect(wal.bytes[i * 130_300 + 1]).toBe(i & 0xff);
+      expect(wal.bytes[i * 130_300 + 130_001]).toBe(0xee);
+    }
+    // Owned means not copied: the record given is the block kept.
+    owned[0]![5] = 0x42;
+    expect(records.take(1)!.bytes[5]).toBe(0x42);
+    records.consume(100 * 1001);
+    expect(records.bytes).toBe(0);
+    expect(records.blockBytes).toBe(0);
+  });
+
   it('copies what it keeps: a record given as a view of a larger buffer neither changes nor keeps that buffer', () => {
     const records = new UnflushedRecords();
     // As the WAL hands them over: Buffers that are views (an over-allocated encode buffer, a file read in).

@@ -37,16 +37,30 @@ function recordChecksum(length: number, payload: Buffer): number {
 }
 
 export function encodeRecord(payload: Buffer): Buffer {
+  checkPayloadLength(payload.length);
+  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
+  payload.copy(record, RECORD_HEADER_BYTES);
+  return frameRecord(record);
+}
+
+/**
+ * Fill in the header of a record whose payload already follows `RECORD_HEADER_BYTES` reserved
+ * bytes (see `encodeWalPayload`'s headroom): the same record as `encodeRecord`, without a copy.
+ */
+export function frameRecord(record: Buffer): Buffer {
+  const length = record.length - RECORD_HEADER_BYTES;
+  checkPayloadLength(length);
+  record.writeUInt32LE(length, 0);
+  record.writeUInt32LE(recordChecksum(length, record.subarray(RECORD_HEADER_BYTES)), 4);
+  return record;
+}
+
+function checkPayloadLength(length: number): void {
   // A zero length reads back as a zero-filled tail and a longer one as garbage: refuse both
   // rather than write a record that recovery would cut.
-  if (payload.length === 0 || payload.length > MAX_RECORD_BYTES) {
-    throw new RangeError(`WAL record payload must be 1-${MAX_RECORD_BYTES} bytes, got ${payload.length}`);
+  if (length <= 0 || length > MAX_RECORD_BYTES) {
+    throw new RangeError(`WAL record payload must be 1-${MAX_RECORD_BYTES} bytes, got ${Math.max(0, length)}`);
   }
-  const record = Buffer.allocUnsafe(RECORD_HEADER_BYTES + payload.length);
-  record.writeUInt32LE(payload.length, 0);
-  record.writeUInt32LE(recordChecksum(payload.length, payload), 4);
-  payload.copy(record, RECORD_HEADER_BYTES);
-  return record;
 }
 
 export type DecodeStop =

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import type { FileSystem } from '../fs/fileSystem';
-import { decodeRecords, encodeRecord, type DecodeStop } from './walRecord';
+import { decodeRecords, encodeRecord, frameRecord, type DecodeStop } from './walRecord';
 
 export type SyncMode = 'always' | 'none';
 
@@ -137,12 +137,16 @@ export class WriteAheadLog {
     return corruptions;
   }
 
-  /** Append one record (already holding events up to `maxLsn`); resolves once it is durable. */
-  append(payload: Buffer, maxLsn: number, events = 1): Promise<void> {
+  /**
+   * Append one record (already holding events up to `maxLsn`); resolves once it is durable.
+   * `framed`: `payload` starts with `RECORD_HEADER_BYTES` reserved for the record's header, which
+   * is filled in place instead of copying the payload into a new record.
+   */
+  append(payload: Buffer, maxLsn: number, events = 1, framed = false): Promise<void> {
     if (this.closed) return Promise.reject(new Error('write-ahead log is closed'));
     let record: Buffer;
     try {
-      record = encodeRecord(payload);
+      record = framed ? frameRecord(payload) : encodeRecord(payload);
     } catch (err) {
       return Promise.reject(err as Error);
     }
