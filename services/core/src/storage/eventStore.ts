@@ -5,6 +5,7 @@ import { EVENT_ID_BYTES, newEventIds } from '../events/eventIds';
 import { eventBytes, type NewEvent, type StoredEvent } from '../events/storedEvent';
 import { nodeFileSystem, type FileSystem } from './fs/fileSystem';
 import { IdIndexUnavailableError, LocalIdIndex, WorkerIdIndex } from './index/idIndex';
+import { BufferedEvents } from './buffer/bufferedEvents';
 import { EventIndex, IN_BUFFER } from './index/eventIndex';
 import { ensureCapacity } from './index/growable';
 import { eventsToArrowIpc, timestampMicrosAt } from './segments/arrowBatch';
@@ -223,11 +224,9 @@ export class EventStore {
     pendingDeletions: 0,
   };
 
-  /** Events committed but not yet in a segment; buffer[i] is at index position bufferStart + i. */
-  private buffer: StoredEvent[] = [];
+  /** Events committed but not yet in a segment; `buffer.at(i)` is at index position bufferStart + i. */
+  private readonly buffer = new BufferedEvents();
   private bufferStart = 0;
-  /** Estimated heap bytes of the buffered events (see `eventBytes`). */
-  private bufferEventBytes = 0;
   /** The WAL records of the buffered events, for the flush to build its segment from. */
   private readonly unflushedRecords = new UnflushedRecords();
   private bufferOldestAt = 0;
@@ -546,7 +545,7 @@ export class EventStore {
       const pos = positions[i]!;
       const segment = index.segmentOf[pos]!;
       if (segment === IN_BUFFER) {
-        (buffered ??= new Array<StoredEvent | undefined>(n))[i] = this.buffer[pos - this.bufferStart]!;
+        (buffered ??= new Array<StoredEvent | undefined>(n))[i] = this.buffer.at(pos - this.bufferStart)!;
         continue;
       }
       const row = index.rowOf[pos]!;
@@ -980,7 +979,7 @@ export class EventStore {
 
   /** Memory the unflushed events hold: the events themselves and their WAL records' copies. */
   private get bufferBytes(): number {
-    return this.bufferEventBytes + this.unflushedRecords.bytes;
+    return this.buffer.bytes + this.unflushedRecords.bytes;
   }
 
   /** `entityNumbers`: each event's entity number as the append found it (-1: new then). */
@@ -990,8 +989,7 @@ export class EventStore {
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES, entityNumbers[i]!);
-      this.buffer.push(e);
-      this.bufferEventBytes += eventBytes(e);
+      this.buffer.push(e, eventBytes(e));
     }
     // The record's buffer is its own (exactly its size): kept as is, not copied.
     this.unflushedRecords.add(record, events.length, 0, events.length, true);
@@ -1166,7 +1164,7 @@ export class EventStore {
     await previous;
     try {
       // Flushes finish in order, so this one's events are at the front of the buffer.
-      if (this.buffer[0] !== first) throw new Error(`flush of LSN ${first.lsn}..${last.lsn} is not at the front of the buffer`);
+      if (this.buffer.at(0) !== first) throw new Error(`flush of LSN ${first.lsn}..${last.lsn} is not at the front of the buffer`);
       const file = await this.unusedSegmentName(first.lsn, last.lsn, 0);
       await this.fs.writeFileAtomic(path.join(this.segmentsDir, file), parquetBytes);
       const info: SegmentInfo = {
@@ -1189,14 +1187,11 @@ export class EventStore {
         // reader sees each event in exactly one place.
         const segment = this.registerSegment(file, this.bufferStart, events.length);
         for (let i = 0; i < events.length; i++) this.index.setLocation(this.bufferStart + i, segment, i);
-        let flushedBytes = 0;
-        for (const e of events) flushedBytes += eventBytes(e);
-        this.buffer = this.buffer.slice(events.length);
+        this.buffer.dropFront(events.length);
         this.unflushedRecords.consume(events.length);
         this.takenEvents -= events.length;
         progress.moved = true;
         this.bufferStart += events.length;
-        this.bufferEventBytes -= flushedBytes;
         this.bufferOldestAt = Date.now();
         this.lastFlushError = undefined;
       });
@@ -1437,8 +1432,7 @@ export class EventStore {
       maxLsn = e.lsn;
       this.index.add(e, IN_BUFFER, 0, walIdBytes[i], walIdOffsets[i]);
       if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
-      this.buffer.push(e);
-      this.bufferEventBytes += eventBytes(e);
+      this.buffer.push(e, eventBytes(e));
       if (walRecordOf[i] === group.record) {
         group.count++;
       } else {

@@ -1,0 +1,47 @@
+import type { StoredEvent } from '../../events/storedEvent';
+import { BufferedEvents } from './bufferedEvents';
+
+function event(lsn: number): StoredEvent {
+  return { lsn, id: `id-${lsn}`, eventType: 't', entityId: 'e', tenantId: 'default', timestampUs: lsn, version: lsn, payloadJson: '{}', metadataJson: null };
+}
+
+describe('BufferedEvents', () => {
+  it('keeps events in order with their sizes, dropping from the front as flushes land', () => {
+    const buffer = new BufferedEvents();
+    let next = 1;
+    let oldest = 1;
+    let bytes = 0;
+    // Flushes that lag behind appends: the buffer never empties, its front keeps moving.
+    for (let round = 0; round < 60; round++) {
+      for (let i = 0; i < 3000; i++, next++) {
+        buffer.push(event(next), next % 17);
+        bytes += next % 17;
+      }
+      const drop = 2500;
+      for (let lsn = oldest; lsn < oldest + drop; lsn++) bytes -= lsn % 17;
+      buffer.dropFront(drop);
+      oldest += drop;
+      expect(buffer.length).toBe(next - oldest);
+      expect(buffer.bytes).toBe(bytes);
+      expect(buffer.at(0)!.lsn).toBe(oldest);
+      expect(buffer.at(buffer.length - 1)!.lsn).toBe(next - 1);
+      expect(buffer.at(buffer.length)).toBeUndefined();
+      expect(buffer.slice(10, 13).map((e) => e.lsn)).toEqual([oldest + 10, oldest + 11, oldest + 12]);
+    }
+    buffer.dropFront(buffer.length);
+    expect(buffer.length).toBe(0);
+    expect(buffer.bytes).toBe(0);
+    buffer.push(event(next), 5);
+    expect(buffer.at(0)!.lsn).toBe(next);
+    expect(buffer.bytes).toBe(5);
+  });
+
+  it('releases dropped events at once (they are not kept alive until the slots are reclaimed)', () => {
+    const buffer = new BufferedEvents();
+    for (let lsn = 1; lsn <= 100; lsn++) buffer.push(event(lsn), 1);
+    buffer.dropFront(40);
+    const slots = (buffer as unknown as { events: Array<StoredEvent | undefined> }).events;
+    expect(slots.slice(0, 40).every((e) => e === undefined)).toBe(true);
+    expect(buffer.at(0)!.lsn).toBe(41);
+  });
+});
