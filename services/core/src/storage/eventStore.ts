@@ -358,6 +358,9 @@ export class EventStore {
     if (this.pendingBytes > this.opts.pendingMaxBytes) {
       throw new AllSourceError('OVERLOADED', 'too many writes are waiting for the write-ahead log; retry shortly');
     }
+    if (this.index.idsBacklogged) {
+      throw new AllSourceError('OVERLOADED', 'the event id index is behind; retry shortly');
+    }
     if (this.bufferBytes > this.opts.bufferMaxBytes) await this.waitForBufferSpace();
 
     // Versions: check every expectation before reserving anything, so a batch is all-or-nothing.
@@ -1400,6 +1403,8 @@ export class EventStore {
     for (const info of this.manifest.segments) {
       try {
         const indexed = await this.indexSegment(info, interners, report);
+        // The id index's worker inserts slower than segments are read: bound the ids waiting for it.
+        await this.index.idsCaughtUp();
         maxLsn = Math.max(maxLsn, indexed.maxLsn);
         this.lastTimestampUs = Math.max(this.lastTimestampUs, info.maxTimestampUs);
         report.segmentsLoaded++;

@@ -291,6 +291,16 @@ export class EventIndex {
     return this.ids.byteLength;
   }
 
+  /** The id index's worker is behind its bound (appends should wait). */
+  get idsBacklogged(): boolean {
+    return this.ids.backlogged;
+  }
+
+  /** Settles once the id index's worker is within its bound again (see `IdIndex.caughtUp`). */
+  idsCaughtUp(): Promise<void> {
+    return this.ids.caughtUp();
+  }
+
   /** Stop the id index's worker, if any. */
   closeIds(): Promise<void> {
     return this.ids.close();

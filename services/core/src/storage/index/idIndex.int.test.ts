@@ -72,6 +72,23 @@ describe('WorkerIdIndex', () => {
     expect(await worker.candidates(id)).toContain(n);
   });
 
+  it('says it is backlogged while more chunks than its bound wait for the worker, and not once they are inserted', async () => {
+    const worker = new WorkerIdIndex(undefined, 2);
+    opened.push(worker);
+    expect(worker.backlogged).toBe(false);
+    const n = 2 * 65_536;
+    const bytes = randomBytes(n * 16);
+    // 65,536 ids a chunk: the second full chunk reaches the bound of 2 before any is inserted.
+    for (let pos = 0; pos < n; pos++) worker.addBytes(bytes, pos * 16, pos);
+    expect(worker.backlogged).toBe(true);
+    await worker.caughtUp();
+    expect(worker.backlogged).toBe(false);
+    // A lookup is answered after both chunks are inserted (messages are handled in order).
+    expect(await worker.candidates(uuidText(bytes, (n - 1) * 16))).toContain(n - 1);
+    expect(worker.backlogged).toBe(false);
+    expect(new LocalIdIndex().backlogged).toBe(false);
+  });
+
   it('answers an empty index without starting a worker', async () => {
     const worker = new WorkerIdIndex();
     opened.push(worker);

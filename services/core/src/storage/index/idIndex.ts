@@ -24,6 +24,10 @@ export interface IdIndex {
   readonly size: number;
   /** Bytes the table's slots hold (on the worker: as the same table would, computed here). */
   readonly byteLength: number;
+  /** Adds wait for the worker beyond its bound: appends should be refused until it catches up. */
+  readonly backlogged: boolean;
+  /** Settles once not `backlogged` (or the worker is gone): a bulk load waits here between segments. */
+  caughtUp(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -58,6 +62,12 @@ export class LocalIdIndex implements IdIndex {
     return this.table.byteLength;
   }
 
+  readonly backlogged = false;
+
+  caughtUp(): Promise<void> {
+    return Promise.resolve();
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
@@ -78,6 +88,12 @@ export class IdIndexUnavailableError extends Error {
  * are sent before any lookup, so a lookup always sees every id added before it.
  */
 const CHUNK_IDS = 65536;
+/**
+ * Chunks posted and not yet inserted by the worker (48 MiB at most): past this, `backlogged`
+ * asks the store to refuse appends until the worker catches up. It inserts ~10× faster than
+ * the engine appends, so only a worker starved of CPU gets there.
+ */
+const MAX_CHUNKS_IN_FLIGHT = 64;
 
 // The worker runs IdTable from its source text (see parquetWriterPool for the same approach),
 // so the class and the functions it calls must reference nothing else.
@@ -89,6 +105,7 @@ parentPort.on('message', (m) => {
   if (m.kind === 'add') {
     const k = m.keys;
     for (let i = 0; i < k.length; i += 3) table.addKey(k[i], k[i + 1], k[i + 2]);
+    parentPort.postMessage({ inserted: 1 });
   } else if (m.kind === 'reserve') {
     table.reserve(m.total);
   } else if (m.kind === 'find') {
@@ -103,8 +120,18 @@ interface Lookup {
 }
 
 export class WorkerIdIndex implements IdIndex {
-  /** `onFailure`: told once if the worker dies (lookups fail from then on). */
-  constructor(private readonly onFailure: (err: Error) => void = () => {}) {}
+  /**
+   * `onFailure`: told once if the worker dies (lookups fail from then on). `maxChunksInFlight`:
+   * see `MAX_CHUNKS_IN_FLIGHT` (tests set it lower).
+   */
+  constructor(
+    private readonly onFailure: (err: Error) => void = () => {},
+    private readonly maxChunksInFlight = MAX_CHUNKS_IN_FLIGHT,
+  ) {}
+
+  /** Chunks posted that the worker has not inserted yet. */
+  private chunksInFlight = 0;
+  private catchUpWaiters: Array<() => void> = [];
 
   private worker: Worker | undefined;
   private failure: Error | undefined;
@@ -185,11 +212,28 @@ export class WorkerIdIndex implements IdIndex {
     return (this.capacity + this.oldCapacity) * 12;
   }
 
+  get backlogged(): boolean {
+    return this.chunksInFlight >= this.maxChunksInFlight;
+  }
+
+  caughtUp(): Promise<void> {
+    if (!this.backlogged) return Promise.resolve();
+    return new Promise((resolve) => this.catchUpWaiters.push(resolve));
+  }
+
+  private wakeCaughtUp(): void {
+    const waiters = this.catchUpWaiters;
+    this.catchUpWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
     this.failAll(new IdIndexUnavailableError('the store is closed'));
+    this.chunksInFlight = 0;
+    this.wakeCaughtUp();
     if (worker) await worker.terminate();
   }
 
@@ -197,7 +241,7 @@ export class WorkerIdIndex implements IdIndex {
     if (this.filled === 0) return;
     const keys = this.chunk.slice(0, this.filled * 3);
     this.filled = 0;
-    this.send({ kind: 'add', keys }, [keys.buffer]);
+    if (this.send({ kind: 'add', keys }, [keys.buffer])) this.chunksInFlight++;
   }
 
   private send(message: Record<string, unknown>, transfer: ArrayBuffer[]): Worker | undefined {
@@ -211,7 +255,12 @@ export class WorkerIdIndex implements IdIndex {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
     worker.unref();
-    worker.on('message', (m: { id: number; positions: number[] }) => {
+    worker.on('message', (m: { id: number; positions: number[]; inserted?: 1 }) => {
+      if (m.inserted) {
+        this.chunksInFlight--;
+        if (!this.backlogged && this.catchUpWaiters.length > 0) this.wakeCaughtUp();
+        return;
+      }
       const lookup = this.lookups.get(m.id);
       if (!lookup) return;
       this.lookups.delete(m.id);
@@ -232,6 +281,9 @@ export class WorkerIdIndex implements IdIndex {
     if (this.failure || this.closed) return;
     this.failure = err;
     this.worker = undefined;
+    // Nothing is sent from now on: appends must not wait for chunks that will never be inserted.
+    this.chunksInFlight = 0;
+    this.wakeCaughtUp();
     this.failAll(this.unavailable(err));
     this.onFailure(err);
   }
