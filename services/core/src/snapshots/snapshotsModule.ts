@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { CoreModule, CoreModuleDeps } from '../app/coreModule';
 import type { EventStore } from '../storage/eventStore';
+import { IdIndexUnavailableError } from '../storage/index/idIndex';
 import { nodeFileSystem, type FileSystem } from '../storage/fs/fileSystem';
 import { SnapshotFiles } from './snapshotFiles';
 import { SnapshotRepository, type Snapshot } from './snapshotRepository';
@@ -12,7 +13,14 @@ export async function matchesStore(store: EventStore, s: Snapshot): Promise<bool
   const list = store.index.positionsOfEntity(s.entityId);
   if (!list || s.eventCount > list.length) return false;
   const position = list.data[s.eventCount - 1]!;
-  return (await store.index.idCandidates(s.lastEventId)).includes(position);
+  try {
+    return (await store.index.idCandidates(s.lastEventId)).includes(position);
+  } catch (err) {
+    // Without the id index (its worker died): read the event where the snapshot says it is.
+    if (!(err instanceof IdIndexUnavailableError)) throw err;
+    const [event] = await store.readPositions([position]);
+    return event?.id === s.lastEventId;
+  }
 }
 
 /**

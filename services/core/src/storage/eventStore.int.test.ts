@@ -479,6 +479,14 @@ describe('EventStore id index on its worker thread', () => {
     const reopened = await open(dir);
     for (const e of [first!, ...later]) expect(await reopened.getById(e.id)).toEqual(e);
   });
+
+  it('answers STORAGE_UNAVAILABLE for a lookup by id after close', async () => {
+    const store = await open(await freshDir());
+    const [one] = await store.append(variedEvents(1));
+    await closeStore(store, false);
+    const failure = await store.getById(one!.id).catch((err: unknown) => err);
+    expect((failure as AllSourceError).code).toBe('STORAGE_UNAVAILABLE');
+  });
 });
 
 describe('EventStore appends', () => {

@@ -3,7 +3,12 @@
  * the same answers, lookups that see every add before them, and clear failures once the
  * worker is closed or gone.
  */
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { transformFileSync } from '@swc/core';
 import type { Worker } from 'node:worker_threads';
 import { IdIndexUnavailableError, LocalIdIndex, WorkerIdIndex, type IdIndex } from './idIndex';
 
@@ -89,6 +94,37 @@ describe('WorkerIdIndex', () => {
     expect(new LocalIdIndex().backlogged).toBe(false);
   });
 
+  it('lets a process exit with the worker idle, and keeps it alive while a lookup waits', () => {
+    // A plain node process over this source (as jest compiles it): jest's own handles would
+    // hide a worker that holds the process open.
+    const dir = mkdtempSync(path.join(tmpdir(), 'allsource-idindex-'));
+    try {
+      for (const name of ['idIndex', 'idTable']) {
+        const { code } = transformFileSync(path.join(__dirname, `${name}.ts`), {
+          jsc: { target: 'es2022', parser: { syntax: 'typescript' } },
+          module: { type: 'commonjs' },
+        });
+        writeFileSync(path.join(dir, `${name}.js`), code);
+      }
+      const script = path.join(dir, 'child.js');
+      writeFileSync(
+        script,
+        `const { WorkerIdIndex } = require('./idIndex.js');
+const ids = new WorkerIdIndex();
+ids.reserve(10);
+ids.add('7b0c8a52-3e4f-4d6b-9a1c-2f3e4d5c6b7a', 3);
+if (process.argv[2] === 'lookup') ids.candidates('7b0c8a52-3e4f-4d6b-9a1c-2f3e4d5c6b7a').then((p) => console.log(JSON.stringify(p)));
+`,
+      );
+      const idle = spawnSync(process.execPath, [script, 'idle'], { timeout: 20_000, encoding: 'utf8' });
+      expect({ status: idle.status, signal: idle.signal, stderr: idle.stderr }).toEqual({ status: 0, signal: null, stderr: '' });
+      const lookup = spawnSync(process.execPath, [script, 'lookup'], { timeout: 20_000, encoding: 'utf8' });
+      expect({ status: lookup.status, stdout: lookup.stdout }).toEqual({ status: 0, stdout: '[3]\n' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('answers an empty index without starting a worker', async () => {
     const worker = new WorkerIdIndex();
     opened.push(worker);
@@ -116,6 +152,7 @@ describe('WorkerIdIndex', () => {
     await thread.terminate();
     await exited;
     await expect(worker.candidates(id)).rejects.toThrow(/id index is unavailable .*a restart rebuilds it/);
+    expect(worker.byteLength).toBe(0);
     for (let pos = 2; pos < 70_000; pos++) worker.add(randomUUID(), pos);
     await expect(worker.candidates(id)).rejects.toThrow(IdIndexUnavailableError);
   });

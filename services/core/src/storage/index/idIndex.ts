@@ -198,9 +198,8 @@ export class WorkerIdIndex implements IdIndex {
     return new Promise((resolve, reject) => {
       const lookup = this.nextLookup++;
       this.lookups.set(lookup, { resolve, reject });
-      const worker = this.send({ kind: 'find', id: lookup, hi: key[0], lo: key[1] }, []);
-      // A lookup keeps the process alive until answered; adds alone never do.
-      if (worker && this.lookups.size === 1) worker.ref();
+      this.send({ kind: 'find', id: lookup, hi: key[0], lo: key[1] }, []);
+      this.updateRef();
     });
   }
 
@@ -209,7 +208,8 @@ export class WorkerIdIndex implements IdIndex {
   }
 
   get byteLength(): number {
-    return (this.capacity + this.oldCapacity) * 12;
+    // Once closed or dead, the worker's table is freed.
+    return this.failure || this.closed ? 0 : (this.capacity + this.oldCapacity) * 12;
   }
 
   get backlogged(): boolean {
@@ -218,13 +218,27 @@ export class WorkerIdIndex implements IdIndex {
 
   caughtUp(): Promise<void> {
     if (!this.backlogged) return Promise.resolve();
-    return new Promise((resolve) => this.catchUpWaiters.push(resolve));
+    const caughtUp = new Promise<void>((resolve) => this.catchUpWaiters.push(resolve));
+    this.updateRef();
+    return caughtUp;
+  }
+
+  /**
+   * The worker keeps the process alive only while someone waits for it (a lookup, a bulk load
+   * waiting to catch up); adds alone never do.
+   */
+  private updateRef(): void {
+    const worker = this.worker;
+    if (!worker) return;
+    if (this.lookups.size > 0 || this.catchUpWaiters.length > 0) worker.ref();
+    else worker.unref();
   }
 
   private wakeCaughtUp(): void {
     const waiters = this.catchUpWaiters;
     this.catchUpWaiters = [];
     for (const wake of waiters) wake();
+    this.updateRef();
   }
 
   async close(): Promise<void> {
@@ -254,7 +268,6 @@ export class WorkerIdIndex implements IdIndex {
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
     const worker = new Worker(WORKER_SOURCE, { eval: true });
-    worker.unref();
     worker.on('message', (m: { id: number; positions: number[]; inserted?: 1 }) => {
       if (m.inserted) {
         this.chunksInFlight--;
@@ -264,7 +277,7 @@ export class WorkerIdIndex implements IdIndex {
       const lookup = this.lookups.get(m.id);
       if (!lookup) return;
       this.lookups.delete(m.id);
-      if (this.lookups.size === 0) worker.unref();
+      this.updateRef();
       lookup.resolve(m.positions);
     });
     // The table lives only in the worker: once it is gone, lookups fail until a restart
@@ -273,6 +286,8 @@ export class WorkerIdIndex implements IdIndex {
     worker.on('exit', (code) => {
       if (!this.closed) this.fail(new Error(`id index worker exited with code ${code}`));
     });
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     this.worker = worker;
     return worker;
   }

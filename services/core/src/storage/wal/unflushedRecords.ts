@@ -84,10 +84,13 @@ export class UnflushedRecords {
     m[at + 3] = recordEvents;
     if (!whole) this.headSkip = from;
     const length = payload.byteLength;
-    if (length > BLOCK_BYTES / 4 || (owned && length >= OWNED_MIN_BYTES)) {
+    // Owned and large, and the whole of its memory but for the record header in front (never a
+    // slice of a shared slab, whatever `Buffer.poolSize` is set to).
+    const keep = owned && length >= OWNED_MIN_BYTES && payload.byteOffset <= 16 && payload.byteOffset + length === payload.buffer.byteLength;
+    if (length > BLOCK_BYTES / 4 || keep) {
       // A block of its own: the payload itself when owned, else a copy (a view would keep the
       // whole source alive, at recovery the whole WAL file read in).
-      this.blocks.push(owned ? payload : Uint8Array.prototype.slice.call(payload));
+      this.blocks.push(keep ? payload : Uint8Array.prototype.slice.call(payload));
       this.blockFill.push(length);
       this.blockUsed = this.blockSize = BLOCK_BYTES;
       this.nextBlockSize = SMALLEST_BLOCK_BYTES;

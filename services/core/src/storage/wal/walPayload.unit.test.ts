@@ -2,6 +2,7 @@ import { newEventIds, EVENT_ID_BYTES } from '../../events/eventIds';
 import type { StoredEvent } from '../../events/storedEvent';
 import { mulberry32 } from '../../testing/random';
 import { BINARY_MAGIC, decodeWalPayload, encodeJsonPayload, encodeWalPayload } from './walPayload';
+import { decodeRecords, encodeRecord, frameRecord, RECORD_HEADER_BYTES } from './walRecord';
 
 /** Events with the given text fields; ids made the way the engine makes them. */
 function eventsWith(fields: Array<Partial<StoredEvent>>): { events: StoredEvent[]; idBytes: Buffer } {
@@ -79,5 +80,38 @@ describe('WAL payload, binary layout', () => {
     const lengthsAt = 16 + 2 * (24 + EVENT_ID_BYTES);
     longString.writeUInt32LE(1000, lengthsAt + 4); // first entity id "longer" than the text
     expect(() => decodeWalPayload(longString)).toThrow(/malformed WAL record/);
+  });
+});
+
+describe('WAL payload with room for the record header', () => {
+  it('frames in place the same record bytes as encoding and copying, binary and JSON forms alike', () => {
+    const cases = [
+      eventsWith([{}, { metadataJson: '{"m":1}' }, { payloadJson: '{"s":"ünïcödé ✓ 🎉"}' }]),
+      // A lone surrogate: the JSON form.
+      eventsWith([{ payloadJson: '{"bad":"\ud800"}' }, {}]),
+    ];
+    for (const { events, idBytes } of cases) {
+      const payload = encodeWalPayload(events, idBytes);
+      const framed = frameRecord(encodeWalPayload(events, idBytes, RECORD_HEADER_BYTES));
+      expect(framed.equals(encodeRecord(payload))).toBe(true);
+      const decoded = decodeRecords(framed);
+      expect(decoded.stop).toEqual({ kind: 'end' });
+      // (The JSON form writes a lone surrogate as U+FFFD, as it always did: compare with the unframed record.)
+      expect(decodeWalPayload(decoded.records[0]!).events).toEqual(decodeWalPayload(payload).events);
+      if (payload[0] === BINARY_MAGIC) expect(decodeWalPayload(decoded.records[0]!).events).toEqual(events);
+    }
+  });
+
+  it('allocates a large record at exactly its size (it is kept as is until the flush)', () => {
+    const { events, idBytes } = eventsWith(Array.from({ length: 200 }, () => ({})));
+    const framed = encodeWalPayload(events, idBytes, RECORD_HEADER_BYTES);
+    expect(framed.length).toBeGreaterThan(8192);
+    expect(framed.byteOffset).toBe(0);
+    expect(framed.buffer.byteLength).toBe(framed.length);
+    expect(framed.length).toBe(RECORD_HEADER_BYTES + encodeWalPayload(events, idBytes).length);
+  });
+
+  it('refuses to frame an empty payload', () => {
+    expect(() => frameRecord(Buffer.alloc(RECORD_HEADER_BYTES))).toThrow(RangeError);
   });
 });
