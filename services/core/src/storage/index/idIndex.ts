@@ -189,10 +189,9 @@ export class WorkerIdIndex implements IdIndex {
   }
 
   candidates(id: string): Promise<number[]> {
-    const key = uuidKeyOfText(id);
-    if (!key) return Promise.resolve([]);
-    if (this.count === 0) return Promise.resolve([]);
     if (this.closed) return Promise.reject(new IdIndexUnavailableError('the store is closed'));
+    const key = uuidKeyOfText(id);
+    if (!key || this.count === 0) return Promise.resolve([]);
     this.sendChunk();
     if (this.failure) return Promise.reject(this.unavailable(this.failure));
     return new Promise((resolve, reject) => {
