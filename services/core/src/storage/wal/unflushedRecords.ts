@@ -4,7 +4,7 @@ import { BINARY_MAGIC } from './walPayload';
 /** Records are copied into blocks of this size; a larger record gets a block of its own. */
 const BLOCK_BYTES = 1 << 20;
 /**
- * Owned records from this size are kept as they are (a 1000-event append's is ~130 KB): copying
+ * Owned records from this size are kept as they are (a 1000-event append's is ~155 KB): copying
  * them cost a second buffer of that size per append. Smaller ones (single-event appends) are
  * still copied into blocks, so they add no object per record. (It is also well above the 4 KiB
  * under which `Buffer.allocUnsafe` carves buffers out of a shared slab.)
