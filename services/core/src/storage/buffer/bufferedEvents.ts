@@ -3,6 +3,8 @@ import { ensureCapacity } from '../index/growable';
 
 /** Dropped slots at the front are reclaimed (the rest moved down) once there are this many and they are half the array. */
 const COMPACT_MIN = 4096;
+/** Slots of sizes kept however few events are left (64K events, 512 KiB). */
+const SIZES_KEPT = 65536;
 
 /**
  * The events committed but not yet in a segment, oldest first, with the estimated memory of
@@ -56,9 +58,13 @@ export class BufferedEvents {
       this.events = [];
       this.head = 0;
       this.totalBytes = 0;
+      if (this.sizes.length > SIZES_KEPT) this.sizes = new Float64Array(1024);
     } else if (this.head >= COMPACT_MIN && this.head * 2 >= this.events.length) {
       this.events = this.events.slice(this.head);
-      this.sizes.copyWithin(0, this.head, this.head + this.events.length);
+      const live = this.sizes.subarray(this.head, this.head + this.events.length);
+      // After a backlog, the sizes array shrinks back too (it grew with the buffer's peak).
+      if (this.sizes.length > SIZES_KEPT && this.sizes.length > 4 * this.events.length) this.sizes = Float64Array.from(live);
+      else this.sizes.copyWithin(0, this.head, this.head + this.events.length);
       this.head = 0;
     }
   }

@@ -44,4 +44,21 @@ describe('BufferedEvents', () => {
     expect(slots.slice(0, 40).every((e) => e === undefined)).toBe(true);
     expect(buffer.at(0)!.lsn).toBe(41);
   });
+
+  it('gives back the memory of its sizes once a backlog has drained', () => {
+    const buffer = new BufferedEvents();
+    const sizesLength = (): number => (buffer as unknown as { sizes: Float64Array }).sizes.length;
+    for (let lsn = 1; lsn <= 300_000; lsn++) buffer.push(event(lsn), 2);
+    expect(sizesLength()).toBeGreaterThanOrEqual(300_000);
+    buffer.dropFront(290_000);
+    expect(sizesLength()).toBe(10_000);
+    expect(buffer.bytes).toBe(20_000);
+    expect(buffer.at(0)!.lsn).toBe(290_001);
+    buffer.push(event(300_001), 3);
+    expect(buffer.at(10_000)!.lsn).toBe(300_001);
+    expect(buffer.bytes).toBe(20_003);
+    buffer.dropFront(buffer.length);
+    expect(sizesLength()).toBeLessThanOrEqual(65_536);
+    expect(buffer.bytes).toBe(0);
+  });
 });

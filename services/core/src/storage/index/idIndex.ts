@@ -252,6 +252,11 @@ export class WorkerIdIndex implements IdIndex {
 
   private sendChunk(): void {
     if (this.filled === 0) return;
+    // Once the worker is gone or closed, the ids are dropped without copying them first.
+    if (this.failure || this.closed) {
+      this.filled = 0;
+      return;
+    }
     const keys = this.chunk.slice(0, this.filled * 3);
     this.filled = 0;
     if (this.send({ kind: 'add', keys }, [keys.buffer])) this.chunksInFlight++;
