@@ -9,7 +9,8 @@
  *
  * A side is `name=core` (this workspace's core), `name=bare` (scenario 1's bare Express app),
  * `name=core-metrics-off` (this core with METRICS_ENABLED=false), `name=core-snapshots-off` (this
- * core without automatic snapshots) or `name=<path to a main.js>`:
+ * core without automatic snapshots), `name=core@KEY=VALUE+KEY=VALUE` (this core with those settings) or
+ * `name=<path to a main.js>`:
  * the core of another commit, built in its own checkout so its workspace packages are its own
  * (`git worktree add /tmp/wt-base <commit>`, link or install its node_modules, `npm run build`
  * there, then `--sides=base=/tmp/wt-base/services/core/dist/main.js,now=core,bare=bare`). Cores
@@ -48,6 +49,11 @@ const OUT = args.get('out') ?? 'ingest-ab.json';
 async function start(name: string, server: string): Promise<ServerProcess> {
   const durable = { WAL_SYNC_MODE: 'always' };
   if (server === 'core') return startServer(name, coreMain, durable);
+  if (server.startsWith('core@')) {
+    // `core@KEY=VALUE+KEY=VALUE`: this core with those settings.
+    const env = Object.fromEntries(server.slice(5).split('+').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    return startServer(name, coreMain, { ...durable, ...env });
+  }
   if (server === 'core-metrics-off') return startServer(name, coreMain, { ...durable, METRICS_ENABLED: 'false' });
   if (server === 'core-snapshots-off') return startServer(name, coreMain, { ...durable, SNAPSHOT_EVERY_EVENTS: '0', SNAPSHOT_MAX_AGE_MS: '0' });
   if (server === 'bare') return startServer(name, path.join(distDir, 'servers/bareExpress.js'));

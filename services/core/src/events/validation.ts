@@ -68,9 +68,12 @@ export function toNewEvent(body: unknown, limits: EventLimits, where = ''): NewE
   const payloadJson = JSON.stringify(payload);
   const metadataJson = metadata === undefined || metadata === null ? null : JSON.stringify(metadata);
   // The limit is in bytes: count UTF-8 bytes, not UTF-16 code units (a '€' is 1 unit, 3 bytes).
-  const eventBytes = Buffer.byteLength(payloadJson, 'utf8') + (metadataJson === null ? 0 : Buffer.byteLength(metadataJson, 'utf8'));
-  if (eventBytes > limits.maxEventBytes) {
-    fail(`payload and metadata exceed the event size limit of ${limits.maxEventBytes} bytes`);
+  // A unit is at most 3 bytes, so text within a third of the limit needs no count (the count
+  // was 4% of the event loop's time under scenario 2's HTTP batch load).
+  const units = payloadJson.length + (metadataJson === null ? 0 : metadataJson.length);
+  if (units * 3 > limits.maxEventBytes) {
+    const eventBytes = Buffer.byteLength(payloadJson, 'utf8') + (metadataJson === null ? 0 : Buffer.byteLength(metadataJson, 'utf8'));
+    if (eventBytes > limits.maxEventBytes) fail(`payload and metadata exceed the event size limit of ${limits.maxEventBytes} bytes`);
   }
   return {
     eventType: event_type as string,

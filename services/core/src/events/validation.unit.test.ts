@@ -249,6 +249,18 @@ describe('toNewEvent', () => {
       expect(() => toNewEvent(valid({ payload: '\n'.repeat(499) }), limits)).not.toThrow();
       rejects(valid({ payload: '\n'.repeat(500) }), sizeMessage);
     });
+
+    it('skips the byte count only where no text could exceed the limit (3 bytes a UTF-16 unit at most)', () => {
+      // 333 units of JSON: 999 bytes at most, so no count; whatever the characters, within the limit.
+      expect(() => toNewEvent(valid({ payload: '€'.repeat(331) }), limits)).not.toThrow();
+      expect(() => toNewEvent(valid({ payload: '\u{1F600}'.repeat(165) }), limits)).not.toThrow();
+      // 334 units: counted. 332 euro signs are 998 bytes, 167 emoji (4 bytes per 2 units) 670 bytes.
+      expect(() => toNewEvent(valid({ payload: '€'.repeat(332) }), limits)).not.toThrow();
+      expect(() => toNewEvent(valid({ payload: '\u{1F600}'.repeat(167) }), limits)).not.toThrow();
+      // 1000 units at 1 byte each pass the count; the same units as euro signs do not.
+      expect(() => toNewEvent(valid({ payload: 'x'.repeat(998) }), limits)).not.toThrow();
+      rejects(valid({ payload: '€'.repeat(998) }), sizeMessage);
+    });
   });
 
   describe('batch prefix', () => {
