@@ -51,7 +51,16 @@ async function start(name: string, server: string): Promise<ServerProcess> {
   if (server === 'core') return startServer(name, coreMain, durable);
   if (server.startsWith('core@')) {
     // `core@KEY=VALUE+KEY=VALUE`: this core with those settings.
-    const env = Object.fromEntries(server.slice(5).split('+').map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+    const env = Object.fromEntries(
+      server
+        .slice(5)
+        .split('+')
+        .map((kv) => {
+          const at = kv.indexOf('=');
+          if (at <= 0) throw new Error(`--sides: '${kv}' in '${server}' is not KEY=VALUE`);
+          return [kv.slice(0, at), kv.slice(at + 1)];
+        }),
+    );
     return startServer(name, coreMain, { ...durable, ...env });
   }
   if (server === 'core-metrics-off') return startServer(name, coreMain, { ...durable, METRICS_ENABLED: 'false' });
