@@ -155,6 +155,31 @@ describe('Parquet segments read by DuckDB', () => {
     expect(count.getRows()[0]![0]).toBe(40n);
   });
 
+  it('carries min/max statistics for the numeric columns only', async () => {
+    const { store, dir } = await openStore();
+    const written = await store.append(testEvents());
+    await store.flush();
+    const file = path.join(dir, 'segments', store.segments[0]!.file);
+    const reader = await duck.con.runAndReadAll(
+      `SELECT path_in_schema AS col, count(*) AS groups, count(stats_min_value) AS with_min, count(stats_max_value) AS with_max,
+              min(TRY_CAST(stats_min_value AS BIGINT)) AS min, max(TRY_CAST(stats_max_value AS BIGINT)) AS max
+       FROM parquet_metadata(${sqlString(file)}) GROUP BY path_in_schema`,
+    );
+    const stats = new Map(reader.getRowObjectsJS().map((r) => [String(r.col), r]));
+    expect([...stats.keys()].sort()).toEqual(['entity_id', 'event_type', 'id', 'metadata', 'payload', 'sequence', 'tenant_id', 'timestamp', 'version']);
+    const groups = Number(stats.get('sequence')!.groups);
+    expect(groups).toBeGreaterThan(1);
+    for (const col of ['sequence', 'timestamp', 'version']) {
+      expect(Number(stats.get(col)!.with_min)).toBe(groups);
+      expect(Number(stats.get(col)!.with_max)).toBe(groups);
+    }
+    // The row groups' ranges together are the file's.
+    expect([Number(stats.get('sequence')!.min), Number(stats.get('sequence')!.max)]).toEqual([written[0]!.lsn, written[written.length - 1]!.lsn]);
+    for (const col of ['id', 'event_type', 'entity_id', 'tenant_id', 'payload', 'metadata']) {
+      expect([Number(stats.get(col)!.with_min), Number(stats.get(col)!.with_max)]).toEqual([0, 0]);
+    }
+  });
+
   it('never reuses a segment name across flushes, restarts or an existing file', async () => {
     const { store, dir } = await openStore();
     const segDir = path.join(dir, 'segments');

@@ -62,6 +62,15 @@ function props(options) {
     .setColumnDictionaryEnabled('event_type', true)
     .setColumnDictionaryEnabled('entity_id', true)
     .setColumnDictionaryEnabled('tenant_id', true)
+    // Min/max statistics (and page indexes) only for the numeric columns, where a reader can
+    // prune by range; text columns interleave (every row group spans most entities) and their
+    // statistics were a quarter of the encoding time (50,000 bench events: 45 -> 34 ms).
+    .setColumnStatisticsEnabled('id', pw.EnabledStatistics.None)
+    .setColumnStatisticsEnabled('event_type', pw.EnabledStatistics.None)
+    .setColumnStatisticsEnabled('entity_id', pw.EnabledStatistics.None)
+    .setColumnStatisticsEnabled('tenant_id', pw.EnabledStatistics.None)
+    .setColumnStatisticsEnabled('payload', pw.EnabledStatistics.None)
+    .setColumnStatisticsEnabled('metadata', pw.EnabledStatistics.None)
     .setCreatedBy('allsource-core')
     .build();
 }
