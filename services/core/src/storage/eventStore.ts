@@ -16,8 +16,8 @@ import { ParquetWriterPool, type ParquetEncodeOptions, type SegmentCompression }
 import type { WalSlices } from './segments/walColumns';
 import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderObserver } from './segments/segmentReader';
 import { storedEventAt, type EventVisitor } from './eventVisitor';
-import { UnflushedRecords } from './wal/unflushedRecords';
-import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
+import { OWNED_MIN_BYTES, UnflushedRecords } from './wal/unflushedRecords';
+import { BINARY_MAGIC, decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { RECORD_HEADER_BYTES } from './wal/walRecord';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
@@ -52,6 +52,22 @@ const MiB = 1024 * 1024;
 const WRITE_PROBE_INTERVAL_MS = 1000;
 /** A WAL record holding no event (a JSON array, like every record). */
 const EMPTY_WAL_RECORD = Buffer.from('[]');
+
+/**
+ * Appends whose WAL record is this large (~100 events and more) are buffered as the record
+ * itself, which the unflushed records keep as it is anyway (see `BufferedEvents`).
+ */
+const RECORD_BUFFERED_MIN_BYTES = OWNED_MIN_BYTES;
+/** Memory a record-held buffered event adds beside its record: its slot, index and size. */
+const RECORD_HELD_EVENT_BYTES = 20;
+
+/** The events a flush takes: first and last now, all of them only if the segment must be built from them. */
+interface FlushRange {
+  first: StoredEvent;
+  last: StoredEvent;
+  count: number;
+  events(): StoredEvent[];
+}
 
 export const DEFAULT_COMPACTION_OPTIONS: Readonly<CompactionOptions> = Object.freeze({
   smallSegmentBytes: 4 * MiB,
@@ -989,11 +1005,14 @@ export class EventStore {
   private commit(events: StoredEvent[], idBytes: Uint8Array, record: Uint8Array, entityNumbers: Int32Array): void {
     if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
     this.index.reserve(this.index.count + events.length);
+    // A large append's events are buffered as its record (decoded when read), not as objects.
+    const asRecord = record.byteLength >= RECORD_BUFFERED_MIN_BYTES && record[0] === BINARY_MAGIC;
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES, entityNumbers[i]!);
-      this.buffer.push(e, eventBytes(e));
+      if (!asRecord) this.buffer.push(e, eventBytes(e));
     }
+    if (asRecord) this.buffer.pushRecord(record, events.length, RECORD_HELD_EVENT_BYTES);
     // The record's buffer is its own (exactly its size): kept as is, not copied.
     this.unflushedRecords.add(record, events.length, 0, events.length, true);
     for (const listener of this.listeners) {
@@ -1096,7 +1115,15 @@ export class EventStore {
     const from = this.takenEvents;
     const count = Math.min(this.buffer.length - from, this.opts.flushMaxEvents);
     if (count <= 0) return undefined;
-    const events = this.buffer.slice(from, from + count);
+    // The first and last events now; all of them only should the segment be built from the
+    // events (they are decoded then, from where they are in the buffer by that time).
+    const startPosition = this.bufferStart + from;
+    const range: FlushRange = {
+      first: this.buffer.at(from)!,
+      last: this.buffer.at(from + count - 1)!,
+      count,
+      events: () => this.buffer.slice(startPosition - this.bufferStart, startPosition - this.bufferStart + count),
+    };
     // Taken now, before any await: a flush finishing meanwhile moves what `from` counts from.
     // Should the records not match the buffer, the segment is built from the events instead.
     let wal: WalSlices | undefined;
@@ -1108,7 +1135,7 @@ export class EventStore {
     this.takenEvents += count;
     const started = performance.now();
     // Start a new WAL file so that every file before it can go once this segment is durable.
-    const encoding = this.wal.rotate().then(() => this.encodeSegment(events, wal));
+    const encoding = this.wal.rotate().then(() => this.encodeSegment(range, wal));
     this.encodingFlush = encoding.then(
       () => undefined,
       () => undefined,
@@ -1119,7 +1146,7 @@ export class EventStore {
     });
     const previous = this.flushesInFlight[this.flushesInFlight.length - 1];
     const progress = { moved: false };
-    const done = this.persistFlush(events, encoding, previous, started, progress);
+    const done = this.persistFlush(range, encoding, previous, started, progress);
     this.flushesInFlight.push(done);
     const finished = (failed: boolean): void => {
       this.flushesInFlight.splice(this.flushesInFlight.indexOf(done), 1);
@@ -1147,14 +1174,13 @@ export class EventStore {
    * `progress.moved` is set once its events have left the buffer (with the index switch).
    */
   private async persistFlush(
-    events: StoredEvent[],
+    range: FlushRange,
     encoding: Promise<Uint8Array>,
     previous: Promise<void> | undefined,
     started: number,
     progress: { moved: boolean },
   ): Promise<void> {
-    const first = events[0]!;
-    const last = events[events.length - 1]!;
+    const { first, last, count } = range;
     let parquetBytes: Uint8Array;
     try {
       parquetBytes = await encoding;
@@ -1167,14 +1193,14 @@ export class EventStore {
     await previous;
     try {
       // Flushes finish in order, so this one's events are at the front of the buffer.
-      if (this.buffer.at(0) !== first) throw new Error(`flush of LSN ${first.lsn}..${last.lsn} is not at the front of the buffer`);
+      if (this.buffer.lsnAt(0) !== first.lsn) throw new Error(`flush of LSN ${first.lsn}..${last.lsn} is not at the front of the buffer`);
       const file = await this.unusedSegmentName(first.lsn, last.lsn, 0);
       await this.fs.writeFileAtomic(path.join(this.segmentsDir, file), parquetBytes);
       const info: SegmentInfo = {
         file,
         firstLsn: first.lsn,
         lastLsn: last.lsn,
-        events: events.length,
+        events: count,
         bytes: parquetBytes.byteLength,
         minTimestampUs: first.timestampUs,
         maxTimestampUs: last.timestampUs,
@@ -1188,13 +1214,13 @@ export class EventStore {
 
         // Switch the index to the segment and drop the events from the buffer in one step, so a
         // reader sees each event in exactly one place.
-        const segment = this.registerSegment(file, this.bufferStart, events.length);
-        for (let i = 0; i < events.length; i++) this.index.setLocation(this.bufferStart + i, segment, i);
-        this.buffer.dropFront(events.length);
-        this.unflushedRecords.consume(events.length);
-        this.takenEvents -= events.length;
+        const segment = this.registerSegment(file, this.bufferStart, count);
+        for (let i = 0; i < count; i++) this.index.setLocation(this.bufferStart + i, segment, i);
+        this.buffer.dropFront(count);
+        this.unflushedRecords.consume(count);
+        this.takenEvents -= count;
         progress.moved = true;
-        this.bufferStart += events.length;
+        this.bufferStart += count;
         this.bufferOldestAt = Date.now();
         this.lastFlushError = undefined;
       });
@@ -1204,7 +1230,7 @@ export class EventStore {
       await this.wal.removeFilesCoveredBy(last.lsn).catch((err: unknown) => {
         this.log.warn({ err }, 'could not remove WAL files a segment covers; a later flush retries');
       });
-      this.opts.observer?.onFlush?.(events.length, parquetBytes.byteLength, (performance.now() - started) / 1000);
+      this.opts.observer?.onFlush?.(count, parquetBytes.byteLength, (performance.now() - started) / 1000);
     } catch (err) {
       throw this.flushFailed(err as Error);
     }
@@ -1221,24 +1247,24 @@ export class EventStore {
    * checked against the events by row count and first and last LSN; from the events themselves
    * when a record among them is not in the binary layout (`wal` undefined).
    */
-  private async encodeSegment(events: StoredEvent[], wal: WalSlices | undefined): Promise<Uint8Array> {
+  private async encodeSegment(range: FlushRange, wal: WalSlices | undefined): Promise<Uint8Array> {
     const options = this.parquetOptions();
     if (wal) {
       // A failure here would fail every retry the same way: the events themselves are the fallback.
       try {
         const encoded = await this.writerPool.encodeWal(wal, options);
-        const first = events[0]!.lsn;
-        const last = events[events.length - 1]!.lsn;
-        if (encoded.rows === events.length && encoded.firstSequence === first && encoded.lastSequence === last) return encoded.bytes;
+        const first = range.first.lsn;
+        const last = range.last.lsn;
+        if (encoded.rows === range.count && encoded.firstSequence === first && encoded.lastSequence === last) return encoded.bytes;
         this.log.error(
-          { rows: encoded.rows, firstLsn: encoded.firstSequence, lastLsn: encoded.lastSequence, expected: { rows: events.length, firstLsn: first, lastLsn: last } },
+          { rows: encoded.rows, firstLsn: encoded.firstSequence, lastLsn: encoded.lastSequence, expected: { rows: range.count, firstLsn: first, lastLsn: last } },
           'the segment built from the WAL records does not match the buffer; building it from the events',
         );
       } catch (err) {
         this.log.error({ err }, 'could not build the segment from the WAL records; building it from the events');
       }
     }
-    return this.writerPool.encode(await eventsToArrowIpc(events), options);
+    return this.writerPool.encode(await eventsToArrowIpc(range.events()), options);
   }
 
   /**

@@ -112,6 +112,35 @@ describe('segments built from WAL records', () => {
   });
 });
 
+describe('events of large appends, buffered as their records', () => {
+  it('reads them back before and after their flushes, flushes cutting records, a JSON record among them', async () => {
+    const dir = freshDir();
+    const store = await stores.open(dir, { flushMaxEvents: 250, flushMaxAgeMs: 3_600_000 });
+    const appended: StoredEvent[] = [];
+    // 300-event records (~30 KB: buffered as records), a single event, and a JSON-layout record.
+    appended.push(...(await store.append(batch(300, 0))));
+    appended.push(...(await store.append(batch(1, 300))));
+    appended.push(...(await store.append([{ eventType: 'odd', entityId: 'x', tenantId: 'default', payloadJson: '"\ud800"', metadataJson: null }])));
+    await waitFor('the size-triggered flush', () => store.stats().parquetFiles === 1);
+    appended.push(...(await store.append(batch(300, 302))));
+    // Read while buffered: decoded from the record bytes, the same events the appends answered.
+    expect(await everything(store)).toEqual(appended);
+    expect(await store.getById(appended[450]!.id)).toEqual(appended[450]);
+    while (store.stats().bufferedEvents > 0) await store.flush();
+    // The flush holding the JSON record was built from the events (the record-held ones decoded).
+    expect(fromEvents.mock.calls.length).toBe(1);
+    // Every event as appended, but the lone surrogate, which UTF-8 in the segment cannot keep
+    // (it reads back as U+FFFD, as in the test above).
+    const odd = 301;
+    const withoutOdd = (events: StoredEvent[]): StoredEvent[] => events.filter((_, i) => i !== odd);
+    const flushed = await everything(store);
+    expect(withoutOdd(flushed)).toEqual(withoutOdd(appended));
+    expect(flushed[odd]!.id).toBe(appended[odd]!.id);
+    await stores.close(store, false);
+    expect(withoutOdd(await everything(await stores.open(dir)))).toEqual(withoutOdd(appended));
+  });
+});
+
 /** nodeFileSystem whose segment file writes wait at a gate while it is closed, and can fail. */
 function gatedSegmentWrites(): { fs: FileSystem; close: () => void; open: () => void; failNext: () => void; writes: () => number } {
   let gate: Promise<void> | undefined;

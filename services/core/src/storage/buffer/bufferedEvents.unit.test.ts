@@ -1,4 +1,6 @@
+import { newEventIds } from '../../events/eventIds';
 import type { StoredEvent } from '../../events/storedEvent';
+import { encodeWalPayload } from '../wal/walPayload';
 import { BufferedEvents } from './bufferedEvents';
 
 function event(lsn: number): StoredEvent {
@@ -59,6 +61,53 @@ describe('BufferedEvents', () => {
     expect(buffer.bytes).toBe(20_003);
     buffer.dropFront(buffer.length);
     expect(sizesLength()).toBeLessThanOrEqual(65_536);
+    expect(buffer.bytes).toBe(0);
+  });
+
+  it('holds large appends as their records and small ones as objects, in one order, through compactions', () => {
+    const buffer = new BufferedEvents();
+    const all: StoredEvent[] = [];
+    let lsn = 1;
+    /** A record of `n` events (some with non-ASCII text), as an append writes it. */
+    const record = (n: number): { payload: Buffer; events: StoredEvent[] } => {
+      const { ids, bytes } = newEventIds(n);
+      const events = Array.from({ length: n }, (_, i): StoredEvent => ({
+        lsn: lsn++,
+        id: ids[i]!,
+        eventType: 'order.created',
+        entityId: `order-${lsn % 7}${lsn % 11 === 0 ? '-é' : ''}`,
+        tenantId: 'default',
+        timestampUs: 1_764_254_000_000_000 + lsn,
+        version: lsn,
+        payloadJson: JSON.stringify({ n: lsn, s: lsn % 13 === 0 ? '日本' : 'x' }),
+        metadataJson: lsn % 3 === 0 ? '{"m":1}' : null,
+      }));
+      return { payload: encodeWalPayload(events, bytes), events };
+    };
+    let dropped = 0;
+    for (let round = 0; round < 40; round++) {
+      const big = record(300);
+      buffer.pushRecord(big.payload, 300, 20);
+      all.push(...big.events);
+      for (let i = 0; i < 5; i++) {
+        const e = { ...event(lsn++), entityId: 'small' };
+        buffer.push(e, 100);
+        all.push(e);
+      }
+      buffer.dropFront(200);
+      dropped += 200;
+      expect(buffer.length).toBe(all.length - dropped);
+      expect(buffer.bytes).toBe(all.slice(dropped).reduce((sum, e) => sum + (e.entityId === 'small' ? 100 : 20), 0));
+      for (const i of [0, 1, 99, 100, buffer.length - 6, buffer.length - 1]) {
+        expect(buffer.at(i)).toEqual(all[dropped + i]);
+        expect(buffer.lsnAt(i)).toBe(all[dropped + i]!.lsn);
+      }
+      expect(buffer.slice(95, 110)).toEqual(all.slice(dropped + 95, dropped + 110));
+    }
+    expect(buffer.at(buffer.length)).toBeUndefined();
+    expect(buffer.lsnAt(buffer.length)).toBeUndefined();
+    buffer.dropFront(buffer.length);
+    expect(buffer.length).toBe(0);
     expect(buffer.bytes).toBe(0);
   });
 });

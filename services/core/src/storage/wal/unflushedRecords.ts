@@ -9,7 +9,7 @@ const BLOCK_BYTES = 1 << 20;
  * still copied into blocks, so they add no object per record. (It is also well above the 4 KiB
  * under which `Buffer.allocUnsafe` carves buffers out of a shared slab.)
  */
-const OWNED_MIN_BYTES = 16 * 1024;
+export const OWNED_MIN_BYTES = 16 * 1024;
 /**
  * After a block of its own, the next records go into a new block (blocks stay in record order):
  * it starts this small and doubles while records keep coming, so small records between large

@@ -118,7 +118,6 @@ export function decodeWalPayload(payload: Buffer): DecodedWalPayload {
   if (fixed + textBytes !== payload.length) malformed(`${n} events and ${textBytes} text bytes do not fill ${payload.length} bytes`);
   const text = payload.toString('utf8', fixed, payload.length);
   const idsAt = HEADER_BYTES + n * 24;
-  const lengthsAt = HEADER_BYTES + n * (24 + EVENT_ID_BYTES);
   const ids = idsToText(payload, n, idsAt);
   const events = new Array<StoredEvent>(n);
   let at = 0;
@@ -129,26 +128,7 @@ export function decodeWalPayload(payload: Buffer): DecodedWalPayload {
     at = end;
     return s;
   };
-  for (let i = 0; i < n; i++) {
-    const num = HEADER_BYTES + i * 24;
-    const len = lengthsAt + i * 20;
-    const eventType = cut(payload.readUInt32LE(len));
-    const entityId = cut(payload.readUInt32LE(len + 4));
-    const tenantId = cut(payload.readUInt32LE(len + 8));
-    const payloadJson = cut(payload.readUInt32LE(len + 12));
-    const metadataLength = payload.readUInt32LE(len + 16);
-    events[i] = {
-      lsn: payload.readDoubleLE(num),
-      id: ids[i]!,
-      eventType,
-      entityId,
-      tenantId,
-      timestampUs: payload.readDoubleLE(num + 8),
-      version: payload.readDoubleLE(num + 16),
-      payloadJson,
-      metadataJson: metadataLength === NO_METADATA ? null : cut(metadataLength),
-    };
-  }
+  for (let i = 0; i < n; i++) events[i] = eventOf(payload, n, i, ids[i]!, cut);
   if (at !== text.length) malformed('text left over after the last event');
   return { events, idBytes: payload.subarray(idsAt, idsAt + n * EVENT_ID_BYTES) };
 }
@@ -179,4 +159,85 @@ function decodeJsonPayload(payload: Buffer): StoredEvent[] {
     payloadJson: JSON.stringify(r.p),
     metadataJson: r.m === null ? null : JSON.stringify(r.m),
   }));
+}
+
+/**
+ * One event of a binary record, decoded on its own (a read of an event still in the buffer, which
+ * keeps large appends only as their records). `layout` is that record's `RecordLayout`, made once
+ * and kept with it.
+ */
+export function decodeWalEvent(payload: Uint8Array, k: number, layout: RecordLayout): StoredEvent {
+  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const n = layout.n;
+  let at = layout.textOffsets[k]!;
+  // All-ASCII text: latin1 decodes each byte as the character it is.
+  const cut = (length: number): string => {
+    const s = layout.text === undefined ? view.toString('latin1', layout.textAt + at, layout.textAt + at + length) : layout.text.slice(at, at + length);
+    at += length;
+    return s;
+  };
+  return eventOf(view, n, k, idsToText(view, 1, HEADER_BYTES + n * 24 + k * EVENT_ID_BYTES)[0]!, cut);
+}
+
+/** Event `k` of a binary record of `n` events: its numbers read here, its strings by `cut` (given each one's UTF-16 length, in order). */
+function eventOf(view: Buffer, n: number, k: number, id: string, cut: (length: number) => string): StoredEvent {
+  const num = HEADER_BYTES + k * 24;
+  const len = HEADER_BYTES + n * (24 + EVENT_ID_BYTES) + k * 20;
+  const eventType = cut(view.readUInt32LE(len));
+  const entityId = cut(view.readUInt32LE(len + 4));
+  const tenantId = cut(view.readUInt32LE(len + 8));
+  const payloadJson = cut(view.readUInt32LE(len + 12));
+  const metadataLength = view.readUInt32LE(len + 16);
+  return {
+    lsn: view.readDoubleLE(num),
+    id,
+    eventType,
+    entityId,
+    tenantId,
+    timestampUs: view.readDoubleLE(num + 8),
+    version: view.readDoubleLE(num + 16),
+    payloadJson,
+    metadataJson: metadataLength === NO_METADATA ? null : cut(metadataLength),
+  };
+}
+
+/** LSN of event `k` of a binary record (no decoding). */
+export function walEventLsn(payload: Uint8Array, k: number): number {
+  return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).readDoubleLE(HEADER_BYTES + k * 24);
+}
+
+/**
+ * Where each event's strings start in a binary record's text block, in UTF-16 units. For a record
+ * whose text is all ASCII (as many bytes as units) the events' strings are cut straight out of
+ * the bytes; otherwise the text block is decoded once, here, and kept (`text`).
+ */
+export interface RecordLayout {
+  n: number;
+  /** Byte offset of the text block in the payload. */
+  textAt: number;
+  /** UTF-16 offset of each event's first string in the text, n + 1 of them. */
+  textOffsets: Uint32Array;
+  /** The decoded text block, when it is not all ASCII. */
+  text?: string;
+}
+
+export function recordLayout(payload: Uint8Array): RecordLayout {
+  const view = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const n = view.readUInt32LE(4);
+  const textBytes = view.readUInt32LE(8);
+  const textAt = HEADER_BYTES + n * FIXED_BYTES_PER_EVENT;
+  const lengthsAt = HEADER_BYTES + n * (24 + EVENT_ID_BYTES);
+  const textOffsets = new Uint32Array(n + 1);
+  let units = 0;
+  for (let i = 0; i < n; i++) {
+    textOffsets[i] = units;
+    const l = lengthsAt + i * 20;
+    units += view.readUInt32LE(l) + view.readUInt32LE(l + 4) + view.readUInt32LE(l + 8) + view.readUInt32LE(l + 12);
+    const metadata = view.readUInt32LE(l + 16);
+    if (metadata !== NO_METADATA) units += metadata;
+  }
+  textOffsets[n] = units;
+  // UTF-8 takes one byte for an ASCII character and more for any other (which are 1 or 2 units).
+  if (units === textBytes) return { n, textAt, textOffsets };
+  return { n, textAt, textOffsets, text: view.toString('utf8', textAt, textAt + textBytes) };
 }

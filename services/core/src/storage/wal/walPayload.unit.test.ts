@@ -1,7 +1,7 @@
 import { newEventIds, EVENT_ID_BYTES } from '../../events/eventIds';
 import type { StoredEvent } from '../../events/storedEvent';
 import { mulberry32 } from '../../testing/random';
-import { BINARY_MAGIC, decodeWalPayload, encodeJsonPayload, encodeWalPayload } from './walPayload';
+import { BINARY_MAGIC, decodeWalEvent, decodeWalPayload, encodeJsonPayload, encodeWalPayload, recordLayout, walEventLsn } from './walPayload';
 import { decodeRecords, encodeRecord, frameRecord, RECORD_HEADER_BYTES } from './walRecord';
 
 /** Events with the given text fields; ids made the way the engine makes them. */
@@ -80,6 +80,40 @@ describe('WAL payload, binary layout', () => {
     const lengthsAt = 16 + 2 * (24 + EVENT_ID_BYTES);
     longString.writeUInt32LE(1000, lengthsAt + 4); // first entity id "longer" than the text
     expect(() => decodeWalPayload(longString)).toThrow(/malformed WAL record/);
+  });
+});
+
+describe('one event of a binary record, decoded on its own', () => {
+  function expectEachDecoded(events: StoredEvent[], idBytes: Buffer, ascii: boolean): void {
+    const payload = encodeWalPayload(events, idBytes, RECORD_HEADER_BYTES).subarray(RECORD_HEADER_BYTES);
+    const layout = recordLayout(payload);
+    // All-ASCII text is cut from the bytes; other text is decoded once and kept.
+    expect(layout.text === undefined).toBe(ascii);
+    for (let k = events.length - 1; k >= 0; k--) {
+      expect(decodeWalEvent(payload, k, layout)).toEqual(events[k]);
+      expect(walEventLsn(payload, k)).toBe(events[k]!.lsn);
+    }
+  }
+
+  it('gives back each event of an all-ASCII record, in any order, metadata or not', () => {
+    const { events, idBytes } = eventsWith(
+      Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? { metadataJson: `{"i":${i}}` } : i % 7 === 0 ? { payloadJson: '""', entityId: 'x' } : {})),
+    );
+    expectEachDecoded(events, idBytes, true);
+  });
+
+  it('gives back each event of a record with non-ASCII text in any field', () => {
+    const rand = mulberry32(11);
+    const pieces = ['a', 'é', '日', '😀', '"', '\\', ' ', 'ß', '\u2028'];
+    const text = (n: number): string => Array.from({ length: n }, () => pieces[Math.floor(rand() * pieces.length)]!).join('');
+    const fields = Array.from({ length: 200 }, (_, i) => ({
+      entityId: `e${text(1 + Math.floor(rand() * 20))}`,
+      tenantId: i % 5 === 0 ? 'tenant_é' : 'default',
+      payloadJson: JSON.stringify({ t: text(Math.floor(rand() * 50)) }),
+      metadataJson: i % 4 === 0 ? JSON.stringify({ m: text(5) }) : null,
+    }));
+    const { events, idBytes } = eventsWith(fields);
+    expectEachDecoded(events, idBytes, false);
   });
 });
 
