@@ -3,8 +3,14 @@ import { LocalIdIndex, type IdIndex } from './idIndex';
 
 /** Columns below this many slots grow at once (a copy of well under a millisecond). */
 const INCREMENTAL_GROWTH_MIN = 1 << 16;
-/** Positions copied into growing columns per add (see `EventIndex.stepGrowth`). */
+/** Positions copied into growing columns per add, on average (see `EventIndex.stepGrowth`). */
 const GROWTH_COPY_PER_ADD = 64;
+/**
+ * The copy is made every this many adds, for all of them at once: each copy allocates a view per
+ * column whatever its length, and a copy at every add was 5% of the event loop's time under
+ * durable batch appends.
+ */
+export const GROWTH_COPY_EVERY = 64;
 
 interface Columns {
   timestampUs: Float64Array<ArrayBuffer>;
@@ -47,7 +53,7 @@ export class EventIndex {
    * A growth of the columns under way: larger copies filled a slice per add (positions below
    * `copied`), swapped in once they hold every position. See `stepGrowth`.
    */
-  private growth: { columns: Columns; copied: number } | undefined;
+  private growth: { columns: Columns; copied: number; adds: number } | undefined;
 
   readonly entities = new Dictionary();
   readonly types = new Dictionary();
@@ -181,10 +187,13 @@ export class EventIndex {
           rowOf: new Uint32Array(next),
         },
         copied: 0,
+        adds: 0,
       };
       return;
     }
-    const end = Math.min(count, growth.copied + GROWTH_COPY_PER_ADD);
+    if (++growth.adds < GROWTH_COPY_EVERY) return;
+    growth.adds = 0;
+    const end = Math.min(count, growth.copied + GROWTH_COPY_PER_ADD * GROWTH_COPY_EVERY);
     this.copyColumns(growth, end);
     if (end === count) this.swapColumns(growth.columns);
   }

@@ -240,7 +240,9 @@ describe('EventIndex column growth', () => {
     const flushed = new Set<number>();
     let growths = 0;
     let wasGrowing = false;
+    let capacityAtStart = 0;
     for (let pos = 0; pos < 250_000; pos++) {
+      if (!wasGrowing) capacityAtStart = index.rowOf.length;
       addEvent(index, pos);
       if (index.growing) {
         // While growing: move events already copied and some not yet copied to a segment.
@@ -255,7 +257,11 @@ describe('EventIndex column growth', () => {
           verify(index, flushed); // part way: some positions copied, the columns read still the current ones
         }
       }
-      if (wasGrowing && !index.growing) verify(index, flushed); // just swapped in
+      if (wasGrowing && !index.growing) {
+        verify(index, flushed); // just swapped in
+        // By the slices the adds copied, before the columns were full (not by a copy at once).
+        expect(index.count).toBeLessThan(capacityAtStart);
+      }
       wasGrowing = index.growing;
     }
     verify(index, flushed);
@@ -268,8 +274,8 @@ describe('EventIndex column growth', () => {
     const index = new EventIndex();
     let pos = 0;
     while (!index.growing) addEvent(index, pos++);
-    // A few adds into the growth: some positions are copied already, later ones not yet.
-    for (let i = 0; i < 20; i++) addEvent(index, pos++);
+    // Some adds into the growth: some positions are copied already (a slice every 64 adds), later ones not yet.
+    for (let i = 0; i < 100; i++) addEvent(index, pos++);
     expect(index.growing).toBe(true);
     const flushed = new Set([3, pos - 2]);
     for (const at of flushed) index.setLocation(at, 7, at % 1000);
@@ -434,7 +440,9 @@ describe('growable helpers', () => {
     let growths = 0;
     let wasGrowing = false;
     let truncatedOnce = false;
+    let capacityAtStart = 0;
     for (let i = 0; g.length < 400_000; i++) {
+      if (!wasGrowing) capacityAtStart = g.data.length;
       g.push(g.length * 7);
       if (g.growing && !wasGrowing) growths++;
       if (g.growing && g.length % 300 === 0) {
@@ -445,7 +453,10 @@ describe('growable helpers', () => {
           g.truncate(g.length - 500);
         }
       }
-      if (wasGrowing && !g.growing) check(g.length); // just swapped in
+      if (wasGrowing && !g.growing) {
+        check(g.length); // just swapped in
+        expect(g.length).toBeLessThan(capacityAtStart); // by the pushes' slices, before the array was full
+      }
       wasGrowing = g.growing;
     }
     check(g.length);

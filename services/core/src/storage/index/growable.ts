@@ -7,8 +7,10 @@ const GROWTH = 1.5;
 
 /** Lists below this many slots grow at once (a copy of well under a millisecond). */
 const INCREMENTAL_GROWTH_MIN = 1 << 16;
-/** Elements copied into a growing list's next array per push. */
+/** Elements copied into a growing list's next array per push, on average. */
 const GROWTH_COPY_PER_PUSH = 64;
+/** The copy is made every this many pushes, for all of them at once (a view is allocated per copy). */
+const GROWTH_COPY_EVERY = 64;
 
 export class GrowableUint32 {
   data: Uint32Array;
@@ -22,6 +24,8 @@ export class GrowableUint32 {
    */
   private next: Uint32Array | undefined;
   private copied = 0;
+  /** Pushes since the last copy into `next`. */
+  private pushesSinceCopy = 0;
   /** Length from which pushes start (or go on with) a growth; Infinity while the list is small. */
   private growAt = Number.POSITIVE_INFINITY;
 
@@ -67,8 +71,11 @@ export class GrowableUint32 {
     if (this.next === undefined) {
       this.next = new Uint32Array(Math.ceil(this.data.length * GROWTH));
       this.copied = 0;
+      this.pushesSinceCopy = 0;
     }
-    const end = Math.min(this.length, this.copied + GROWTH_COPY_PER_PUSH);
+    if (++this.pushesSinceCopy < GROWTH_COPY_EVERY) return;
+    this.pushesSinceCopy = 0;
+    const end = Math.min(this.length, this.copied + GROWTH_COPY_PER_PUSH * GROWTH_COPY_EVERY);
     this.next.set(this.data.subarray(this.copied, end), this.copied);
     this.copied = end;
     if (end === this.length) this.swap(this.next);
