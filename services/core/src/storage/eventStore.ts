@@ -16,8 +16,8 @@ import { ParquetWriterPool, type ParquetEncodeOptions, type SegmentCompression }
 import type { WalSlices } from './segments/walColumns';
 import { decodeColumns, SegmentReader, type RowGroupColumns, type SegmentReaderObserver } from './segments/segmentReader';
 import { storedEventAt, type EventVisitor } from './eventVisitor';
-import { OWNED_MIN_BYTES, UnflushedRecords } from './wal/unflushedRecords';
-import { BINARY_MAGIC, decodeWalPayload, encodeWalPayload } from './wal/walPayload';
+import { UnflushedRecords } from './wal/unflushedRecords';
+import { decodeWalPayload, encodeWalPayload } from './wal/walPayload';
 import { RECORD_HEADER_BYTES } from './wal/walRecord';
 import { WriteAheadLog, type SyncMode, type WalCorruption, type WalObserver } from './wal/writeAheadLog';
 
@@ -53,11 +53,6 @@ const WRITE_PROBE_INTERVAL_MS = 1000;
 /** A WAL record holding no event (a JSON array, like every record). */
 const EMPTY_WAL_RECORD = Buffer.from('[]');
 
-/**
- * Appends whose WAL record is this large (~100 events and more) are buffered as the record
- * itself, which the unflushed records keep as it is anyway (see `BufferedEvents`).
- */
-const RECORD_BUFFERED_MIN_BYTES = OWNED_MIN_BYTES;
 /** Memory a record-held buffered event adds beside its record: its slot, index and size. */
 const RECORD_HELD_EVENT_BYTES = 20;
 
@@ -1005,16 +1000,15 @@ export class EventStore {
   private commit(events: StoredEvent[], idBytes: Uint8Array, record: Uint8Array, entityNumbers: Int32Array): void {
     if (this.buffer.length === 0) this.bufferOldestAt = Date.now();
     this.index.reserve(this.index.count + events.length);
-    // A large append's events are buffered as its record (decoded when read), not as objects.
-    const asRecord = record.byteLength >= RECORD_BUFFERED_MIN_BYTES && record[0] === BINARY_MAGIC;
+    // The record's buffer is its own (exactly its size): a large one is kept as is, not copied,
+    // and the buffer then holds its events as that record (decoded when read), not as objects.
+    const asRecord = this.unflushedRecords.add(record, events.length, 0, events.length, true);
     for (let i = 0; i < events.length; i++) {
       const e = events[i]!;
       this.index.add(e, IN_BUFFER, 0, idBytes, i * EVENT_ID_BYTES, entityNumbers[i]!);
       if (!asRecord) this.buffer.push(e, eventBytes(e));
     }
     if (asRecord) this.buffer.pushRecord(record, events.length, RECORD_HELD_EVENT_BYTES);
-    // The record's buffer is its own (exactly its size): kept as is, not copied.
-    this.unflushedRecords.add(record, events.length, 0, events.length, true);
     for (const listener of this.listeners) {
       try {
         listener(events);

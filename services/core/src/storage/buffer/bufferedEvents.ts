@@ -34,7 +34,8 @@ class BufferedRecord {
  * are half the array, so each event is moved at most about once.
  *
  * Events come in two forms. Those of a large append are kept as its WAL record's bytes (the
- * bytes the flush builds the segment from) and decoded when read: an event object per event,
+ * bytes the flush builds the segment from, which `UnflushedRecords` keeps as they are; they must
+ * never change nor be transferred while held) and decoded when read: an event object per event,
  * kept until its flush, was copied by every scavenge until promoted, ~9% of the event loop's
  * time under durable batch appends. Events of small appends and those replayed from the WAL at
  * start are kept as objects.

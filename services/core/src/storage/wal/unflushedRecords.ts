@@ -9,7 +9,7 @@ const BLOCK_BYTES = 1 << 20;
  * still copied into blocks, so they add no object per record. (It is also well above the 4 KiB
  * under which `Buffer.allocUnsafe` carves buffers out of a shared slab.)
  */
-export const OWNED_MIN_BYTES = 16 * 1024;
+const OWNED_MIN_BYTES = 16 * 1024;
 /**
  * After a block of its own, the next records go into a new block (blocks stay in record order):
  * it starts this small and doubles while records keep coming, so small records between large
@@ -66,9 +66,10 @@ export class UnflushedRecords {
    * all `recordEvents` of it; at recovery, `count` of them from event `from`. Only a record's
    * tail can be kept with its bytes, and only as the first record noted. `owned`: the payload's
    * memory holds nothing else worth freeing (a view of a buffer of its own size, not of a WAL
-   * file read in), so a large one is kept as is instead of copied.
+   * file read in), so a large one is kept as is instead of copied. Returns whether it was: the
+   * buffer may then hold the events as that same record (`BufferedEvents.pushRecord`).
    */
-  add(payload: Uint8Array, recordEvents: number, from = 0, count = recordEvents - from, owned = false): void {
+  add(payload: Uint8Array, recordEvents: number, from = 0, count = recordEvents - from, owned = false): boolean {
     if (this.tail * 4 + 4 > this.meta.length) this.makeRoom();
     const m = this.meta;
     const at = this.tail++ * 4;
@@ -79,7 +80,7 @@ export class UnflushedRecords {
       m[at + 1] = 0;
       m[at + 2] = -1;
       m[at + 3] = count;
-      return;
+      return false;
     }
     m[at + 3] = recordEvents;
     if (!whole) this.headSkip = from;
@@ -112,12 +113,14 @@ export class UnflushedRecords {
     }
     this.heldBytes += length;
     m[at + 2] = length;
+    return keep;
   }
 
   /**
    * The bytes and slices of `events` unflushed events after the first `skip` (those a flush in
    * progress has taken), or undefined when a record among them has no binary bytes. Nothing is
-   * consumed (see `consume`).
+   * consumed (see `consume`). Always a copy: the records kept as they are may be the buffer's
+   * events too (`BufferedEvents`), so they are never handed over (transferred) themselves.
    */
   take(events: number, skip = 0): WalSlices | undefined {
     const m = this.meta;

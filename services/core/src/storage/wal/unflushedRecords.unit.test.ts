@@ -98,8 +98,9 @@ describe('UnflushedRecords', () => {
     for (let i = 0; i < 100; i++) {
       const large = record(i & 0xff, 130_000);
       owned.push(large);
-      records.add(large, 1000, 0, 1000, true);
-      records.add(record(0xee, 300), 1);
+      // Kept as it is, which it says (the buffer then holds the events as this record).
+      expect(records.add(large, 1000, 0, 1000, true)).toBe(true);
+      expect(records.add(record(0xee, 300), 1, 0, 1, true)).toBe(false);
     }
     expect(records.bytes).toBe(100 * 130_300);
     // Each owned record is its own block; each small one after it starts a block of 16 KiB.
@@ -126,8 +127,11 @@ describe('UnflushedRecords', () => {
     large[0] = BINARY_MAGIC;
     const small = source.subarray(500_000, 500_300);
     small[0] = BINARY_MAGIC;
-    records.add(large, 10);
-    records.add(small, 1);
+    // Copied, which they say: large but not owned, small, a view of a larger buffer, JSON.
+    expect(records.add(large, 10)).toBe(false);
+    expect(records.add(small, 1)).toBe(false);
+    expect(new UnflushedRecords().add(large, 10, 0, 10, true)).toBe(false);
+    expect(new UnflushedRecords().add(json(), 1, 0, 1, true)).toBe(false);
     source.fill(9);
     const wal = records.take(11)!;
     expect(wal.bytes.length).toBe(400_300);
