@@ -1,16 +1,10 @@
-import { Dictionary, GrowableUint32, ensureCapacity } from './growable';
+import { Dictionary, GROWTH_COPY_EVERY, GrowableUint32, ensureCapacity } from './growable';
 import { LocalIdIndex, type IdIndex } from './idIndex';
 
 /** Columns below this many slots grow at once (a copy of well under a millisecond). */
 const INCREMENTAL_GROWTH_MIN = 1 << 16;
 /** Positions copied into growing columns per add, on average (see `EventIndex.stepGrowth`). */
 const GROWTH_COPY_PER_ADD = 64;
-/**
- * The copy is made every this many adds, for all of them at once: each copy allocates a view per
- * column whatever its length, and a copy at every add was 5% of the event loop's time under
- * durable batch appends.
- */
-export const GROWTH_COPY_EVERY = 64;
 
 interface Columns {
   timestampUs: Float64Array<ArrayBuffer>;

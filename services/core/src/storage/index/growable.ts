@@ -9,8 +9,12 @@ const GROWTH = 1.5;
 const INCREMENTAL_GROWTH_MIN = 1 << 16;
 /** Elements copied into a growing list's next array per push, on average. */
 const GROWTH_COPY_PER_PUSH = 64;
-/** The copy is made every this many pushes, for all of them at once (a view is allocated per copy). */
-const GROWTH_COPY_EVERY = 64;
+/**
+ * A growing array is copied into every this many pushes (or adds, for the index's columns), for
+ * all of them at once: each copy allocates a view whatever its length, and a copy at every add
+ * was 5% of the event loop's time under durable batch appends.
+ */
+export const GROWTH_COPY_EVERY = 64;
 
 export class GrowableUint32 {
   data: Uint32Array;
